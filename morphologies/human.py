@@ -26,6 +26,7 @@ from myo_sim.build.compose import LEG_CONTACTS_XML, build_spec, find_body
 from myo_sim.build.keyframes import add_posture_keyframes
 from myo_sim.build.utils import add_contact_pairs
 
+from morphologies.mujoco_warnings import quiet_build
 from morphologies.record import FrameConvention, Keypoint, Morphology, SimSettings
 
 KINESIS_SIM = SimSettings(timestep=1.0 / 150.0, substeps=5)
@@ -33,6 +34,7 @@ MYOLEG_FRAME = FrameConvention(forward="-y", up="+z")
 
 
 def _myo_sim_spec(name: str) -> Callable[[], mujoco.MjSpec]:
+    @quiet_build
     def build() -> mujoco.MjSpec:
         return myo_sim.load_spec(name, build_kwargs={"postures": ["standing"]})
 
@@ -40,6 +42,7 @@ def _myo_sim_spec(name: str) -> Callable[[], mujoco.MjSpec]:
     return build
 
 
+@quiet_build
 def build_legs_back_spec() -> mujoco.MjSpec:
     """MyoLeg under the 210-muscle MyoBack trunk: one free-floating body, 290 muscles.
 

@@ -7,17 +7,16 @@ them guesses a body name, an axis or a scale.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mujoco
 import numpy as np
 
 from morphologies.model_hash import model_hash
+from morphologies.mujoco_warnings import mujoco_warnings_as_python
 
 # Canonical keypoint names, shared by every morphology and every motion source. A body may
 # lack some (no heel on a bird's foot? then it has none); the tracked set is per morphology.
@@ -173,8 +172,14 @@ class Morphology:
 
     def build_model(self) -> mujoco.MjModel:
         """Compile a fresh model (not cached): the builder, then the simulation settings."""
-        with _mujoco_warnings_as_python():
-            spec = self.build_spec()
+        return self.compile(self.build_spec())
+
+    def compile(self, spec: mujoco.MjSpec) -> mujoco.MjModel:
+        """Compile a (possibly edited) spec of this body with its simulation settings applied.
+
+        MuJoCo's compile-time warnings become Python warnings instead of lines on stdout.
+        """
+        with mujoco_warnings_as_python():
             spec.option.timestep = self.sim.timestep
             return spec.compile()
 
@@ -286,30 +291,6 @@ class KeypointIndex:
             return self.names.index(name)
         except ValueError:
             raise KeyError(f"no keypoint {name!r}; this body has {list(self.names)}") from None
-
-
-# myo-sim attaches its fragments with an empty name prefix so that element names stay
-# anatomical, and MuJoCo warns that such a spec may not round-trip through XML. We compile
-# specs and never save their XML, so that one message is expected and dropped.
-_EXPECTED_MUJOCO_WARNINGS = ("Attaching a spec with an empty prefix",)
-
-
-@contextlib.contextmanager
-def _mujoco_warnings_as_python() -> Iterator[None]:
-    """Turn MuJoCo's printed warnings during a build into Python warnings, less the expected."""
-    captured: list[str] = []
-    previous = mujoco.get_mju_user_warning()
-    mujoco.set_mju_user_warning(captured.append)
-    try:
-        with warnings.catch_warnings():
-            for message in _EXPECTED_MUJOCO_WARNINGS:
-                warnings.filterwarnings("ignore", message=message)
-            yield
-    finally:
-        mujoco.set_mju_user_warning(previous)
-    for message in captured:
-        if not message.startswith(_EXPECTED_MUJOCO_WARNINGS):
-            warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)
