@@ -36,7 +36,7 @@ MYOLEG_FRAME = FrameConvention(forward="-y", up="+z")
 def _myo_sim_spec(name: str) -> Callable[[], mujoco.MjSpec]:
     @quiet_build
     def build() -> mujoco.MjSpec:
-        return myo_sim.load_spec(name, build_kwargs={"postures": ["standing"]})
+        return on_flat_floor(myo_sim.load_spec(name, build_kwargs={"postures": ["standing"]}))
 
     build.__name__ = f"build_{name}"
     return build
@@ -61,6 +61,32 @@ def build_legs_back_spec() -> mujoco.MjSpec:
     add_contact_pairs(spec, LEG_CONTACTS_XML)
     spec.modelname = "human_legs_back_290"
     add_posture_keyframes(spec, "myolegs", ["standing"])
+    return on_flat_floor(spec)
+
+
+def on_flat_floor(spec: mujoco.MjSpec) -> mujoco.MjSpec:
+    """Stand the body on one floor plane at z = 0, in place; returns the spec.
+
+    myo-sim's scene stands the body on a pedestal (a cylinder of 1.05 m radius, top 15 mm
+    up) over a floor 0.4 m lower, so a walking clip steps off its edge. We keep only the
+    floor plane, raise it to z = 0 and lower the standing keyframes by the pedestal's height
+    (the decorative scene meshes go too: they do not collide and slow rendering).
+    """
+    top = 0.0
+    for geom in list(spec.worldbody.geoms):
+        if geom.type == mujoco.mjtGeom.mjGEOM_CYLINDER:
+            top = max(top, geom.pos[2] + geom.size[1])
+        if geom.type == mujoco.mjtGeom.mjGEOM_PLANE:
+            geom.pos = [0.0, 0.0, 0.0]
+        else:
+            spec.delete(geom)
+    root = spec.joint("root")
+    if root is None or root.type != mujoco.mjtJoint.mjJNT_FREE:
+        raise ValueError(f"{spec.modelname}: expected a free joint named 'root'")
+    for key in spec.keys:
+        qpos = list(key.qpos)
+        qpos[2] -= top  # the root is the first joint, so its height is qpos[2]
+        key.qpos = qpos
     return spec
 
 

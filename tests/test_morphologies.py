@@ -231,3 +231,13 @@ def test_a_keypoint_on_a_missing_body_is_reported_by_name():
 def test_register_refuses_a_duplicate_name():
     with pytest.raises(ValueError, match="already registered"):
         morphologies.register(morphologies.get("human_legs_80"))
+
+
+@pytest.mark.parametrize("name", HUMANS)
+def test_the_floor_is_one_plane_at_zero(name):
+    # myo-sim's default scene has a 1.05 m pedestal over a floor 0.4 m lower (see human.py)
+    model = morphologies.get(name).model()
+    world = [g for g in range(model.ngeom) if model.geom_bodyid[g] == 0]
+    assert len(world) == 1
+    assert model.geom_type[world[0]] == mujoco.mjtGeom.mjGEOM_PLANE
+    assert model.geom_pos[world[0]][2] == 0.0
