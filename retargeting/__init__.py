@@ -1,0 +1,1 @@
+"""Motions in, morphology-specific reference clips out."""

@@ -1,0 +1,118 @@
+"""Inverse kinematics of a keypoint motion onto a morphology, with mink.
+
+Per frame: position tasks on the keypoints, a light posture task toward the standing pose,
+the model's joint-coupling equalities as hard constraints (MyoLeg's knee), joint limits as
+inequality constraints; warm-started from the previous frame's solution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mink
+import mujoco
+import numpy as np
+
+from morphologies import Morphology
+from retargeting.motion import Motion
+
+# Relative weights of the keypoint tasks. The head is a trunk point whose place depends on a
+# spine the legs models do not have, so it guides the trunk without pulling the legs.
+KEYPOINT_WEIGHTS = {"head": 0.1, "neck_base": 0.1, "torso": 0.1}
+
+
+@dataclass(frozen=True)
+class IkSettings:
+    iterations: int = 4  # solver iterations per frame (warm-started)
+    first_frame_iterations: int = 60  # the first frame starts from the standing pose
+    posture_cost: float = 1e-3
+    coupling_cost: float = 10.0  # joint-coupling equalities; stiffer locks the knee (above)
+    damping: float = 1e-4
+    solver: str = "daqp"
+
+
+@dataclass(frozen=True)
+class IkResult:
+    qpos: np.ndarray  # (T, nq)
+    keypoints: np.ndarray  # (T, K, 3) the body's keypoints after IK, same order as the targets
+    keypoint_names: tuple[str, ...]
+
+
+def solve_motion(
+    morphology: Morphology, targets: Motion, settings: IkSettings = IkSettings()
+) -> IkResult:
+    """Joint trajectories that put the body's keypoints on `targets` (already scaled)."""
+    model = morphology.model()
+    configuration = mink.Configuration(model, morphology.standing_qpos())
+    known = {k.name: k for k in morphology.keypoints}
+    names = tuple(n for n in targets.keypoint_names if n in known)
+    tasks = [
+        mink.FrameTask(
+            frame_name=known[n].target,
+            frame_type=known[n].element,
+            position_cost=KEYPOINT_WEIGHTS.get(n, 1.0),
+            orientation_cost=0.0,
+        )
+        for n in names
+    ]
+    posture = mink.PostureTask(model, cost=settings.posture_cost)
+    posture.set_target(morphology.standing_qpos())
+    # The couplings enter as a stiff task, not as hard QP equalities: MyoLeg's dependent knee
+    # joints sit on their limits at full extension, and hard equalities plus those limits
+    # leave the QP no way to bend a straight knee (seen: the knee stays locked at 0).
+    if model.neq:
+        tasks_extra = [mink.EqualityConstraintTask(model, cost=settings.coupling_cost)]
+    else:
+        tasks_extra = []
+    limits = [mink.ConfigurationLimit(model)]
+    rows = [targets.keypoint_names.index(n) for n in names]
+    index = morphology.keypoint_index()
+    body_rows = [index.row(n) for n in names]
+
+    qpos = np.empty((targets.num_frames, model.nq))
+    reached = np.empty((targets.num_frames, len(names), 3))
+    for frame in range(targets.num_frames):
+        if frame == 0:
+            _place_root(configuration, morphology, targets.keypoints[0, rows], names)
+        for task, point in zip(tasks, targets.keypoints[frame, rows], strict=True):
+            task.set_target(mink.SE3.from_translation(point))
+        iterations = settings.first_frame_iterations if frame == 0 else settings.iterations
+        for _ in range(iterations):
+            velocity = mink.solve_ik(
+                configuration,
+                [*tasks, posture, *tasks_extra],
+                1.0,
+                settings.solver,
+                damping=settings.damping,
+                limits=limits,
+            )
+            configuration.integrate_inplace(velocity, 1.0)
+        qpos[frame] = configuration.q
+        reached[frame] = index.positions(configuration.data)[body_rows]
+    return IkResult(qpos=qpos, keypoints=reached, keypoint_names=names)
+
+
+def _place_root(
+    configuration: mink.Configuration,
+    morphology: Morphology,
+    points: np.ndarray,
+    names: tuple[str, ...],
+) -> None:
+    """Start the first frame with the root under the target pelvis, facing the target way."""
+    model = configuration.model
+    q = morphology.standing_qpos()
+    adr = model.jnt_qposadr[model.joint(morphology.root_joint).id]
+    target = dict(zip(names, points, strict=True))
+    left = target["l_hip"] - target["r_hip"]
+    heading = np.arctan2(left[1], left[0])  # yaw of the target's left axis
+    body_left = morphology.frame.left_vector
+    body_heading = np.arctan2(body_left[1], body_left[0])
+    yaw = heading - body_heading
+    quat = np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+    q[adr + 3 : adr + 7] = quat
+    data = mujoco.MjData(model)
+    data.qpos[:] = q
+    mujoco.mj_kinematics(model, data)
+    body_pelvis = morphology.keypoint_positions(data, ("pelvis",))[0]
+    q[adr : adr + 3] += target["pelvis"] - body_pelvis
+    configuration.update(q)

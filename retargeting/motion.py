@@ -1,0 +1,118 @@
+"""The canonical motion: named 3-D keypoint trajectories, metres, z up, at a known frame rate.
+
+Every motion source (BVH, AMASS, keypoint files, the procedural generator) produces one;
+every retargeter consumes one. Keypoint names follow `morphologies.CANONICAL_KEYPOINTS`
+where the source has the point; a source may carry extra names (an ostrich's beak), which
+retargeters ignore.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+class MotionFormatError(ValueError):
+    """Bad motion input. The message names the file, the field (or line, or frame) and what
+    was expected."""
+
+    def __init__(self, path: object, where: str, problem: str) -> None:
+        self.path, self.where, self.problem = str(path), where, problem
+        super().__init__(f"{path}: {where}: {problem}")
+
+
+@dataclass(frozen=True)
+class MotionMeta:
+    """Where a motion comes from. `licence` is the text the source asks users to keep."""
+
+    source: str  # file name or generator description
+    subject: str = ""
+    licence: str = ""
+    original_fps: float = 0.0
+    notes: tuple[str, ...] = ()  # what was done to the data on the way in
+
+
+@dataclass(frozen=True)
+class Motion:
+    name: str
+    keypoints: np.ndarray  # (T, K, 3) float64, metres, world frame, z up
+    keypoint_names: tuple[str, ...]
+    fps: float
+    meta: MotionMeta = field(default_factory=lambda: MotionMeta(source="unknown"))
+
+    def __post_init__(self) -> None:
+        where = self.meta.source
+        points = np.asarray(self.keypoints, dtype=np.float64)
+        object.__setattr__(self, "keypoints", points)
+        object.__setattr__(self, "keypoint_names", tuple(self.keypoint_names))
+        if points.ndim != 3 or points.shape[2] != 3:
+            raise MotionFormatError(
+                where, "keypoints", f"expected shape (T, K, 3), got {points.shape}"
+            )
+        if points.shape[0] < 2:
+            raise MotionFormatError(
+                where, "keypoints", f"expected at least 2 frames, got {points.shape[0]}"
+            )
+        if points.shape[1] != len(self.keypoint_names):
+            raise MotionFormatError(
+                where,
+                "keypoint_names",
+                f"{len(self.keypoint_names)} names for {points.shape[1]} keypoints",
+            )
+        if len(set(self.keypoint_names)) != len(self.keypoint_names):
+            raise MotionFormatError(where, "keypoint_names", "names must be unique")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise MotionFormatError(where, "fps", f"expected a positive number, got {self.fps}")
+        bad = np.argwhere(~np.isfinite(points))
+        if len(bad):
+            frame, point = bad[0][:2]
+            raise MotionFormatError(
+                where,
+                f"frame {frame}",
+                f"keypoint {self.keypoint_names[point]!r} is not finite "
+                f"({len(bad)} non-finite values in all)",
+            )
+
+    @property
+    def num_frames(self) -> int:
+        return self.keypoints.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last frame."""
+        return (self.num_frames - 1) / self.fps
+
+    def has(self, *names: str) -> bool:
+        return all(n in self.keypoint_names for n in names)
+
+    def keypoint(self, name: str) -> np.ndarray:
+        """The (T, 3) trajectory of one keypoint."""
+        try:
+            return self.keypoints[:, self.keypoint_names.index(name)]
+        except ValueError:
+            raise KeyError(
+                f"motion {self.name!r} has no keypoint {name!r}; it has {list(self.keypoint_names)}"
+            ) from None
+
+    def resample(self, fps: float) -> Motion:
+        """Linear interpolation to a new frame rate over the same duration (never relabelling)."""
+        if fps == self.fps:
+            return self
+        times = np.arange(self.num_frames) / self.fps
+        count = int(np.floor(self.duration * fps + 1e-9)) + 1
+        new_times = np.arange(count) / fps
+        flat = self.keypoints.reshape(self.num_frames, -1)
+        resampled = np.stack([np.interp(new_times, times, column) for column in flat.T], axis=1)
+        note = f"resampled {self.fps:g} -> {fps:g} fps by linear interpolation"
+        return replace(
+            self,
+            keypoints=resampled.reshape(count, *self.keypoints.shape[1:]),
+            fps=float(fps),
+            meta=replace(self.meta, notes=(*self.meta.notes, note)),
+        )
+
+    def select(self, names: tuple[str, ...]) -> Motion:
+        """The same motion with only the named keypoints, in that order."""
+        index = [self.keypoint_names.index(n) for n in names]
+        return replace(self, keypoints=self.keypoints[:, index], keypoint_names=tuple(names))
