@@ -21,6 +21,7 @@ import numpy as np
 # Fields that do not change the simulation or the keypoints: asset file paths and the look of
 # the model. Matched as prefixes of MjModel attribute names.
 _IGNORED_PREFIXES = (
+    "nbuffer",  # the size of the model's buffer, which holds the asset paths
     "paths",
     "npaths",
     "mesh_pathadr",

@@ -80,6 +80,6 @@ def _mesh_model(directory: Path) -> mujoco.MjModel:
 
 def test_hash_does_not_depend_on_where_the_mesh_files_lie(tmp_path):
     here = _mesh_model(tmp_path / "one")
-    there = _mesh_model(tmp_path / "elsewhere" / "two")
+    there = _mesh_model(tmp_path / ("a-much-longer-folder-name" * 4) / "two")
     assert bytes(here.paths) != bytes(there.paths)  # MuJoCo stores the absolute paths...
     assert model_hash(here) == model_hash(there)  # ...which the hash leaves out
