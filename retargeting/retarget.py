@@ -56,15 +56,15 @@ def retarget(
     solved = solve_motion(morphology, targets, ik)
     quality = measure(morphology, solved.qpos, targets.keypoints, solved.keypoints)
     model = morphology.model()
-    tracked = [n for n in morphology.tracked_keypoints]
+    tracked = morphology.tracked_keypoints
     return Clip(
         name=motion.name,
         morphology=morphology.name,
         fps=fps,
         qpos=solved.qpos,
         qvel=finite_difference_qvel(model, solved.qpos, fps),
-        keypoint_names=tuple(tracked),
-        keypoints=_keypoints(morphology, solved.qpos, tuple(tracked)),
+        keypoint_names=tracked,
+        keypoints=_keypoints(morphology, solved.qpos, tracked),
         quality=quality,
         rejected=tuple(gates.failures(quality)),
         meta=targets.meta,

@@ -116,9 +116,9 @@ def scale_motion(motion: Motion, morphology: Morphology) -> Motion:
     # The floor: the lowest toes of the clip (5th percentile, robust to a glitch) stand
     # where the body's toes stand in its standing pose.
     feet = [out[f"{s}_toe"] if f"{s}_toe" in out else out[f"{s}_ankle"] for s in ("r", "l")]
+    # Without toes in the source the clip keeps the source's own ground.
     lowest = np.percentile(np.minimum(feet[0][:, 2], feet[1][:, 2]), 5)
-    reference = target.toe_height if "r_toe" in out else None
-    lift = (reference if reference is not None else lowest) - lowest
+    lift = target.toe_height - lowest if "r_toe" in out else 0.0
     names = tuple(out)
     points = np.stack([out[n] for n in names], axis=1) + np.array([0.0, 0.0, lift])
     note = f"scaled to {morphology.name}: leg ratio {ratio:.3f}, lifted {lift * 1000:.1f} mm"
