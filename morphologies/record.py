@@ -278,13 +278,11 @@ class KeypointIndex:
         )
 
     def positions(self, data: mujoco.MjData, names: tuple[str, ...] | None = None) -> np.ndarray:
-        rows = range(len(self.names)) if names is None else [self.row(n) for n in names]
-        return np.stack(
-            [
-                data.site_xpos[self.ids[r]] if self.is_site[r] else data.xpos[self.ids[r]]
-                for r in rows
-            ]
-        )
+        # Vectorised over keypoints: this runs every IK iteration and, later, every env step.
+        out = np.empty((len(self.names), 3))
+        out[~self.is_site] = data.xpos[self.ids[~self.is_site]]
+        out[self.is_site] = data.site_xpos[self.ids[self.is_site]]
+        return out if names is None else out[[self.row(n) for n in names]]
 
     def row(self, name: str) -> int:
         try:

@@ -1,7 +1,7 @@
 """Inverse kinematics of a keypoint motion onto a morphology, with mink.
 
 Per frame: position tasks on the keypoints, a light posture task toward the standing pose,
-the model's joint-coupling equalities as hard constraints (MyoLeg's knee), joint limits as
+the model's joint-coupling equalities (MyoLeg's knee) as a stiff task, joint limits as
 inequality constraints; warm-started from the previous frame's solution.
 """
 
@@ -34,8 +34,12 @@ class IkSettings:
 @dataclass(frozen=True)
 class IkResult:
     qpos: np.ndarray  # (T, nq)
-    keypoints: np.ndarray  # (T, K, 3) the body's keypoints after IK, same order as the targets
-    keypoint_names: tuple[str, ...]
+    keypoints: np.ndarray  # (T, K, 3) all the body's keypoints after IK, in the body's order
+    keypoint_names: tuple[str, ...]  # the body's keypoint names
+
+    def select(self, names: tuple[str, ...]) -> np.ndarray:
+        """(T, len(names), 3) positions of the named keypoints."""
+        return self.keypoints[:, [self.keypoint_names.index(n) for n in names]]
 
 
 def solve_motion(
@@ -60,17 +64,15 @@ def solve_motion(
     # The couplings enter as a stiff task, not as hard QP equalities: MyoLeg's dependent knee
     # joints sit on their limits at full extension, and hard equalities plus those limits
     # leave the QP no way to bend a straight knee (seen: the knee stays locked at 0).
-    if model.neq:
-        tasks_extra = [mink.EqualityConstraintTask(model, cost=settings.coupling_cost)]
-    else:
-        tasks_extra = []
+    couplings = (
+        [mink.EqualityConstraintTask(model, cost=settings.coupling_cost)] if model.neq else []
+    )
     limits = [mink.ConfigurationLimit(model)]
     rows = [targets.keypoint_names.index(n) for n in names]
     index = morphology.keypoint_index()
-    body_rows = [index.row(n) for n in names]
 
     qpos = np.empty((targets.num_frames, model.nq))
-    reached = np.empty((targets.num_frames, len(names), 3))
+    reached = np.empty((targets.num_frames, len(index.names), 3))
     for frame in range(targets.num_frames):
         if frame == 0:
             _place_root(configuration, morphology, targets.keypoints[0, rows], names)
@@ -80,7 +82,7 @@ def solve_motion(
         for _ in range(iterations):
             velocity = mink.solve_ik(
                 configuration,
-                [*tasks, posture, *tasks_extra],
+                [*tasks, posture, *couplings],
                 1.0,
                 settings.solver,
                 damping=settings.damping,
@@ -88,8 +90,8 @@ def solve_motion(
             )
             configuration.integrate_inplace(velocity, 1.0)
         qpos[frame] = configuration.q
-        reached[frame] = index.positions(configuration.data)[body_rows]
-    return IkResult(qpos=qpos, keypoints=reached, keypoint_names=names)
+        reached[frame] = index.positions(configuration.data)
+    return IkResult(qpos=qpos, keypoints=reached, keypoint_names=index.names)
 
 
 def _place_root(

@@ -54,7 +54,8 @@ def retarget(
     wanted = [n for n in ik_keypoints(morphology) if n in targets.keypoint_names]
     targets = targets.select(tuple(wanted))
     solved = solve_motion(morphology, targets, ik)
-    quality = measure(morphology, solved.qpos, targets.keypoints, solved.keypoints)
+    reached = solved.select(targets.keypoint_names)
+    quality = measure(morphology, solved.qpos, targets.keypoints, reached)
     model = morphology.model()
     tracked = morphology.tracked_keypoints
     return Clip(
@@ -64,7 +65,7 @@ def retarget(
         qpos=solved.qpos,
         qvel=finite_difference_qvel(model, solved.qpos, fps),
         keypoint_names=tracked,
-        keypoints=_keypoints(morphology, solved.qpos, tracked),
+        keypoints=solved.select(tracked),
         quality=quality,
         rejected=tuple(gates.failures(quality)),
         meta=targets.meta,
@@ -83,14 +84,3 @@ def finite_difference_qvel(model: mujoco.MjModel, qpos: np.ndarray, fps: float) 
                 model, qvel[t], (after - before) * dt, qpos[before], qpos[after]
             )
     return qvel
-
-
-def _keypoints(morphology: Morphology, qpos: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    model = morphology.model()
-    data = mujoco.MjData(model)
-    out = np.empty((len(qpos), len(names), 3))
-    for t, q in enumerate(qpos):
-        data.qpos[:] = q
-        mujoco.mj_kinematics(model, data)
-        out[t] = morphology.keypoint_positions(data, names)
-    return out
