@@ -14,6 +14,7 @@ import mujoco
 import numpy as np
 
 from morphologies import Morphology
+from morphologies.contacts import floor_geom, foot_geoms
 from retargeting.motion import Motion
 
 # Relative weights of the keypoint tasks. The head is a trunk point whose place depends on a
@@ -24,11 +25,14 @@ KEYPOINT_WEIGHTS = {"head": 0.1, "neck_base": 0.1, "torso": 0.1}
 @dataclass(frozen=True)
 class IkSettings:
     iterations: int = 4  # solver iterations per frame (warm-started)
-    first_frame_iterations: int = 60  # the first frame starts from the standing pose
+    first_frame_iterations: int = 60  # the first frame starts from the standing pose...
+    first_frame_stages: int = 20  # ...and moves to its targets in this many steps
     posture_cost: float = 1e-3
     coupling_cost: float = 10.0  # joint-coupling equalities; stiffer locks the knee (above)
     damping: float = 1e-4
     solver: str = "daqp"
+    floor_clearance: float = 0.002  # m: the least distance kept between a foot geom and the floor
+    floor_gain: float = 0.85  # fraction of the remaining gap a foot may close in one iteration
 
 
 @dataclass(frozen=True)
@@ -67,18 +71,16 @@ def solve_motion(
     couplings = (
         [mink.EqualityConstraintTask(model, cost=settings.coupling_cost)] if model.neq else []
     )
-    limits = [mink.ConfigurationLimit(model)]
+    limits = [mink.ConfigurationLimit(model), floor_limit(morphology, settings)]
     rows = [targets.keypoint_names.index(n) for n in names]
     index = morphology.keypoint_index()
 
     qpos = np.empty((targets.num_frames, model.nq))
     reached = np.empty((targets.num_frames, len(index.names), 3))
-    for frame in range(targets.num_frames):
-        if frame == 0:
-            _place_root(configuration, morphology, targets.keypoints[0, rows], names)
-        for task, point in zip(tasks, targets.keypoints[frame, rows], strict=True):
+
+    def follow(points: np.ndarray, iterations: int) -> None:
+        for task, point in zip(tasks, points, strict=True):
             task.set_target(mink.SE3.from_translation(point))
-        iterations = settings.first_frame_iterations if frame == 0 else settings.iterations
         for _ in range(iterations):
             velocity = mink.solve_ik(
                 configuration,
@@ -89,9 +91,40 @@ def solve_motion(
                 limits=limits,
             )
             configuration.integrate_inplace(velocity, 1.0)
+
+    for frame in range(targets.num_frames):
+        goal = targets.keypoints[frame, rows]
+        if frame == 0:
+            # From the standing pose to the first frame in small steps: one large step
+            # linearises the floor limit badly and can put a foot through the floor.
+            _place_root(configuration, morphology, goal, names)
+            start = index.positions(configuration.data, names)
+            stages = settings.first_frame_stages
+            for fraction in np.arange(1, stages + 1) / stages:
+                follow(start + fraction * (goal - start), settings.first_frame_iterations // stages)
+        else:
+            follow(goal, settings.iterations)
         qpos[frame] = configuration.q
         reached[frame] = index.positions(configuration.data)
     return IkResult(qpos=qpos, keypoints=reached, keypoint_names=index.names)
+
+
+def floor_limit(morphology: Morphology, settings: IkSettings) -> mink.CollisionAvoidanceLimit:
+    """Feet kept on or above the floor, as a velocity inequality on every foot geom.
+
+    The IK starts from the standing pose (feet on the floor), and the limit lets no step
+    move a foot geom below `floor_clearance`; a toe-down push-off bends the MTP joint
+    instead of pushing the toes into the ground.
+    """
+    model = morphology.model()
+    feet = [g for geoms in foot_geoms(morphology).values() for g in geoms]
+    return mink.CollisionAvoidanceLimit(
+        model,
+        geom_pairs=[([model.geom(g).name for g in feet], [model.geom(floor_geom(model)).name])],
+        gain=settings.floor_gain,
+        minimum_distance_from_collisions=settings.floor_clearance,
+        collision_detection_distance=0.1,
+    )
 
 
 def _place_root(
@@ -117,4 +150,15 @@ def _place_root(
     mujoco.mj_kinematics(model, data)
     body_pelvis = morphology.keypoint_positions(data, ("pelvis",))[0]
     q[adr : adr + 3] += target["pelvis"] - body_pelvis
+    # A crouched first frame would start with the feet in the floor, where the floor limit
+    # can only push them out slowly; start above it instead.
+    data.qpos[:] = q
+    mujoco.mj_kinematics(model, data)
+    floor = floor_geom(model)
+    feet = {g for geoms in foot_geoms(morphology).values() for g in geoms}
+    fromto = np.zeros(6)
+    depth = min(
+        (mujoco.mj_geomDistance(model, data, g, floor, 0.1, fromto) for g in feet), default=0.0
+    )
+    q[adr + 2] += max(0.0, -depth)
     configuration.update(q)

@@ -12,6 +12,7 @@ import mujoco
 import numpy as np
 
 from morphologies import Morphology
+from morphologies.contacts import floor_geom, foot_geoms
 
 CONTACT_DISTANCE = 0.010  # m: a foot closer than this to the floor is in contact
 
@@ -67,70 +68,60 @@ def measure(
     values = qpos[:, adr]
     outside = (values < low - 1e-3) | (values > high + 1e-3)
 
-    feet = _foot_geoms(model, morphology)
-    floor = _floor_geom(model)
-    lowest = np.empty((len(qpos), len(feet)))
-    points = np.empty((len(qpos), len(feet), 3))
-    lengths = np.empty((len(qpos), model.nu))
+    geoms = [g for side in foot_geoms(morphology).values() for g in side]
+    floor = floor_geom(model)
+    height = np.empty((len(qpos), len(geoms)))  # signed distance of each foot geom to the floor
+    centre = np.empty((len(qpos), len(geoms), 2))  # horizontal position of each foot geom
+    lengths = np.empty((len(qpos), model.ntendon))
+    moment_arms = np.empty((len(qpos), model.ntendon, model.nv))  # d(length)/d(qvel)
     fromto = np.zeros(6)
     for t, q in enumerate(qpos):
         data.qpos[:] = q
-        mujoco.mj_fwdPosition(model, data)
-        lengths[t] = data.actuator_length
-        for f, geoms in enumerate(feet):
-            best = np.inf
-            for g in geoms:
-                distance = mujoco.mj_geomDistance(model, data, g, floor, 1.0, fromto)
-                if distance < best:
-                    best, points[t, f] = distance, fromto[:3]
-            lowest[t, f] = best
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_comPos(model, data)
+        mujoco.mj_tendon(model, data)
+        lengths[t] = data.ten_length
+        mujoco.mju_sparse2dense(
+            moment_arms[t], data.ten_J, model.ten_J_rownnz, model.ten_J_rowadr, model.ten_J_colind
+        )
+        centre[t] = data.geom_xpos[geoms, :2]
+        for i, g in enumerate(geoms):
+            height[t, i] = mujoco.mj_geomDistance(model, data, g, floor, 1.0, fromto)
 
-    in_contact = lowest < CONTACT_DISTANCE
-    both = in_contact[1:] & in_contact[:-1]
-    slide = np.linalg.norm(np.diff(points[..., :2], axis=0), axis=2)
-    span = np.ptp(model.actuator_lengthrange, axis=1)
-    jumps = np.abs(np.diff(lengths, axis=0)) / np.maximum(span, 1e-6)
+    # Skating: how far a foot geom slides between two frames in which it touches the floor.
+    touching = height < CONTACT_DISTANCE
+    both = touching[1:] & touching[:-1]
+    slide = np.linalg.norm(np.diff(centre, axis=0), axis=2)
     return Quality(
         residual_mean_mm=float(residual.mean()),
         residual_max_mm=float(residual.max()),
         joint_limit_violation_pct=float(100.0 * outside.mean()) if limited else 0.0,
-        floor_penetration_mm=float(max(0.0, -lowest.min()) * 1000.0),
-        floating_mm=float(max(0.0, lowest.min(axis=1).min()) * 1000.0),
+        floor_penetration_mm=float(max(0.0, -height.min()) * 1000.0),
+        floating_mm=float(max(0.0, height.min(axis=1).min()) * 1000.0),
         foot_skating_mm=float(slide[both].mean() * 1000.0) if both.any() else 0.0,
-        tendon_jump=float(jumps.max()) if jumps.size else 0.0,
+        tendon_jump=tendon_jump(model, qpos, lengths, moment_arms),
     )
 
 
-def _floor_geom(model: mujoco.MjModel) -> int:
-    # The colliding plane of the world body (myo-sim scenes also carry a visual-only one).
-    planes = np.flatnonzero(
-        (model.geom_type == int(mujoco.mjtGeom.mjGEOM_PLANE))
-        & (model.geom_bodyid == 0)
-        & ((model.geom_contype != 0) | (model.geom_conaffinity != 0))
-    )
-    if not len(planes):
-        raise ValueError("the model has no colliding floor plane")
-    return int(planes[0])
+def tendon_jump(
+    model: mujoco.MjModel, qpos: np.ndarray, lengths: np.ndarray, moment_arms: np.ndarray
+) -> float:
+    """Largest jump of a tendon's length between frames, relative to its rest length.
 
-
-def _foot_geoms(model: mujoco.MjModel, morphology: Morphology) -> list[list[int]]:
-    """Colliding geoms of each foot: those on the bodies from the ankle keypoint down."""
-    feet = []
-    for side in ("r", "l"):
-        ankle = next(k for k in morphology.keypoints if k.name == f"{side}_ankle")
-        root = model.body(ankle.target).id
-        bodies = {root}
-        for b in range(model.nbody):
-            parent = b
-            while parent > 0 and parent not in bodies:
-                parent = model.body_parentid[parent]
-            if parent in bodies:
-                bodies.add(b)
-        geoms = [
-            g
-            for g in range(model.ngeom)
-            if model.geom_bodyid[g] in bodies
-            and (model.geom_contype[g] or model.geom_conaffinity[g])
-        ]
-        feet.append(geoms)
-    return feet
+    MuscleMimic gates |dL| / L0 > 0.05 between frames to catch paths that snap across a
+    wrapping surface. Fast but smooth motion changes lengths as much, so here the change the
+    joints explain (the moment arms times the joint step) is taken off first; what is left
+    is the discontinuity.
+    """
+    if len(qpos) < 2:
+        return 0.0
+    largest = 0.0
+    step = np.empty(model.nv)
+    for t in range(len(qpos) - 1):
+        mujoco.mj_differentiatePos(model, step, 1.0, qpos[t], qpos[t + 1])
+        explained = 0.5 * (moment_arms[t] + moment_arms[t + 1]) @ step
+        unexplained = np.abs(lengths[t + 1] - lengths[t] - explained) / np.maximum(
+            model.tendon_length0, 1e-6
+        )
+        largest = max(largest, float(unexplained.max()))
+    return largest

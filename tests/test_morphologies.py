@@ -241,3 +241,17 @@ def test_the_floor_is_one_plane_at_zero(name):
     assert len(world) == 1
     assert model.geom_type[world[0]] == mujoco.mjtGeom.mjGEOM_PLANE
     assert model.geom_pos[world[0]][2] == 0.0
+
+
+@pytest.mark.parametrize("name", ["human_legs_80", "human_legs_back_290"])
+def test_feet_are_the_colliding_geoms_below_each_ankle(name):
+    from morphologies.contacts import floor_geom, foot_geoms
+
+    body = morphologies.get(name)
+    model = body.model()
+    feet = foot_geoms(body)
+    assert set(feet) == {"r", "l"}
+    for side, geoms in feet.items():
+        bodies = {model.body(model.geom_bodyid[g]).name for g in geoms}
+        assert bodies == {f"calcn_{side}", f"toes_{side}"}
+    assert model.geom_type[floor_geom(model)] == mujoco.mjtGeom.mjGEOM_PLANE
