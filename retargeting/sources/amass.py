@@ -44,19 +44,7 @@ _SKELETON = {
     15: ("head", 12, (0.0513, 0.0052, 0.0650)),
 }
 # Canonical keypoints this source gives (the spine joints only carry the chain).
-KEYPOINTS = (
-    "pelvis",
-    "r_hip",
-    "l_hip",
-    "r_knee",
-    "l_knee",
-    "r_ankle",
-    "l_ankle",
-    "r_toe",
-    "l_toe",
-    "neck_base",
-    "head",
-)
+KEYPOINTS = tuple(name for name, _, _ in _SKELETON.values() if not name.startswith("spine"))
 BODY_JOINTS = 22  # SMPL-H and SMPL-X poses start with the same 22 body joints
 AMASS_LICENCE = (
     "AMASS (Mahmood et al., ICCV 2019) and its sub-datasets: non-commercial scientific "
