@@ -1,0 +1,96 @@
+"""The built-in procedural gait: deterministic, plausible, planted feet, retargetable."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+import morphologies
+from retargeting.retarget import retarget
+from retargeting.sources.procedural import GaitSpec, generate
+
+SPECS = [
+    GaitSpec("walk", 0.8),
+    GaitSpec("walk", 1.8),
+    GaitSpec("run", 2.5),
+    GaitSpec("run", 4.0),
+    GaitSpec("walk", 1.2, turn_rate=30.0),
+    GaitSpec("run", 3.0, turn_rate=-20.0, start_stop=True),
+]
+
+
+def test_same_parameters_give_bit_identical_output():
+    first, second = generate(GaitSpec("run", 3.2)), generate(GaitSpec("run", 3.2))
+    digest = [hashlib.sha256(m.keypoints.tobytes()).hexdigest() for m in (first, second)]
+    assert digest[0] == digest[1]
+    assert not np.array_equal(first.keypoints, generate(GaitSpec("run", 3.3)).keypoints)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_feet_stay_planted_in_stance_and_above_the_floor(spec):
+    motion = generate(spec)
+    for side in ("r", "l"):
+        for part in ("heel", "toe"):
+            point = motion.keypoint(f"{side}_{part}")
+            assert point[:, 2].min() > -1e-9
+            planted = (point[1:, 2] < 1e-9) & (point[:-1, 2] < 1e-9)
+            slide = np.linalg.norm(np.diff(point, axis=0), axis=1)[planted]
+            assert planted.any()
+            assert slide.max() < 1e-3  # metres per frame
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_bones_keep_their_length(spec):
+    motion = generate(spec)
+    for parent, child in (("hip", "knee"), ("knee", "ankle")):
+        length = np.linalg.norm(
+            motion.keypoint(f"r_{child}") - motion.keypoint(f"r_{parent}"), axis=1
+        )
+        assert np.ptp(length) < 3e-3
+
+
+@pytest.mark.parametrize(
+    ("spec", "cadence"),
+    [(GaitSpec("walk", 1.3), (100, 130)), (GaitSpec("run", 3.2), (150, 190))],
+)
+def test_speed_and_cadence_are_those_of_people(spec, cadence):
+    motion = generate(spec)
+    pelvis = motion.keypoint("pelvis")
+    travelled = np.linalg.norm(pelvis[-1, :2] - pelvis[0, :2])
+    assert travelled / motion.duration == pytest.approx(spec.speed, rel=0.03)
+    steps_per_minute = 2 * 60 * spec.stride_frequency
+    assert cadence[0] < steps_per_minute < cadence[1]
+
+
+def test_turning_follows_the_turn_rate():
+    spec = GaitSpec("walk", 1.2, turn_rate=30.0, duration=4.0)
+    motion = generate(spec)
+    left = motion.keypoint("l_hip") - motion.keypoint("r_hip")
+    heading = np.degrees(np.unwrap(np.arctan2(left[:, 1], left[:, 0])))
+    assert heading[-1] - heading[0] == pytest.approx(30.0 * 4.0, abs=1.0)
+
+
+def test_start_stop_begins_and_ends_standing():
+    motion = generate(GaitSpec("walk", 1.3, start_stop=True))
+    pelvis = motion.keypoint("pelvis")
+    speed = np.linalg.norm(np.diff(pelvis[:, :2], axis=0), axis=1) * motion.fps
+    assert speed[:10].max() < 1e-6 and speed[-10:].max() < 1e-6
+    assert speed.max() > 1.0
+
+
+@pytest.mark.parametrize("bad", [{"kind": "hop", "speed": 1.0}, {"kind": "walk", "speed": 3.0}])
+def test_out_of_range_gaits_are_refused(bad):
+    with pytest.raises(ValueError):
+        GaitSpec(**bad)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "spec", [GaitSpec("walk", 1.3), GaitSpec("run", 3.2)], ids=lambda s: s.name
+)
+def test_procedural_walk_and_run_retarget_within_10_mm_on_legs_80(spec):
+    clip = retarget(generate(spec), morphologies.get("human_legs_80"))
+    assert clip.quality.residual_mean_mm < 10.0
+    assert clip.rejected == ()
