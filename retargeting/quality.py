@@ -55,8 +55,12 @@ def measure(
     qpos: np.ndarray,
     targets: np.ndarray,
     reached: np.ndarray,
-) -> Quality:
-    """Quality of a joint trajectory `qpos` (T, nq); `targets`/`reached` are (T, K, 3)."""
+) -> tuple[Quality, np.ndarray]:
+    """Quality of a joint trajectory `qpos` (T, nq), and its foot contacts (T, 2) (right, left).
+
+    `targets` and `reached` are (T, K, 3): the keypoint targets and where the body put them.
+    A foot is in contact when one of its geoms is within CONTACT_DISTANCE of the floor.
+    """
     model = morphology.model()
     data = mujoco.MjData(model)
     residual = np.linalg.norm(targets - reached, axis=2) * 1000.0
@@ -68,7 +72,9 @@ def measure(
     values = qpos[:, adr]
     outside = (values < low - 1e-3) | (values > high + 1e-3)
 
-    geoms = [g for side in foot_geoms(morphology).values() for g in side]
+    feet = foot_geoms(morphology)
+    geoms = [g for side in feet.values() for g in side]
+    side_of = np.repeat(np.arange(len(feet)), [len(v) for v in feet.values()])
     floor = floor_geom(model)
     height = np.empty((len(qpos), len(geoms)))  # signed distance of each foot geom to the floor
     centre = np.empty((len(qpos), len(geoms), 2))  # horizontal position of each foot geom
@@ -92,7 +98,8 @@ def measure(
     touching = height < CONTACT_DISTANCE
     both = touching[1:] & touching[:-1]
     slide = np.linalg.norm(np.diff(centre, axis=0), axis=2)
-    return Quality(
+    contacts = np.stack([touching[:, side_of == i].any(axis=1) for i in range(len(feet))], axis=1)
+    quality = Quality(
         residual_mean_mm=float(residual.mean()),
         residual_max_mm=float(residual.max()),
         joint_limit_violation_pct=float(100.0 * outside.mean()) if limited else 0.0,
@@ -101,6 +108,7 @@ def measure(
         foot_skating_mm=float(slide[both].mean() * 1000.0) if both.any() else 0.0,
         tendon_jump=tendon_jump(model, qpos, lengths, moment_arms),
     )
+    return quality, contacts
 
 
 def tendon_jump(

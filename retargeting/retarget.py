@@ -27,6 +27,7 @@ class Clip:
     qvel: np.ndarray  # (T, nv), finite differences on the configuration manifold
     keypoint_names: tuple[str, ...]
     keypoints: np.ndarray  # (T, K, 3) the body's keypoints, model world frame
+    foot_contacts: np.ndarray  # (T, 2) bool, right and left foot touching the floor
     quality: Quality
     rejected: tuple[str, ...] = ()  # gate failures; empty when the clip is accepted
     meta: MotionMeta = field(default_factory=lambda: MotionMeta(source="unknown"))
@@ -55,7 +56,7 @@ def retarget(
     targets = targets.select(tuple(wanted))
     solved = solve_motion(morphology, targets, ik)
     reached = solved.select(targets.keypoint_names)
-    quality = measure(morphology, solved.qpos, targets.keypoints, reached)
+    quality, contacts = measure(morphology, solved.qpos, targets.keypoints, reached)
     model = morphology.model()
     tracked = morphology.tracked_keypoints
     return Clip(
@@ -66,6 +67,7 @@ def retarget(
         qvel=finite_difference_qvel(model, solved.qpos, fps),
         keypoint_names=tracked,
         keypoints=solved.select(tracked),
+        foot_contacts=contacts,
         quality=quality,
         rejected=tuple(gates.failures(quality)),
         meta=targets.meta,

@@ -1,0 +1,133 @@
+"""Writing datasets: clip by clip into `<file>.partial`, renamed into place when complete.
+
+An interrupted write leaves the `.partial` file with every clip finished so far; the next
+writer for the same file, morphology, model and creation parameters picks it up and skips
+those clips. A reader never sees a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from types import TracebackType
+
+import h5py
+
+from morphologies import Morphology
+from motion_datasets.schema import CLIP_ARRAYS, CLIP_ATTRIBUTES, SCHEMA_VERSION
+from retargeting.retarget import Clip
+
+
+def package_version() -> str:
+    try:
+        return version("crossmimic")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+class DatasetWriter:
+    """Append clips to a dataset file; `close()` (or leaving the `with`) publishes it."""
+
+    def __init__(self, path: str | Path, morphology: Morphology, creation: dict) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        attributes = {
+            "schema_version": SCHEMA_VERSION,
+            "morphology": morphology.name,
+            "model_hash": morphology.model_hash,
+            "package_version": package_version(),
+            "creation": json.dumps(creation, sort_keys=True),
+        }
+        self._file = self._resume(attributes) or self._start(attributes)
+
+    def _start(self, attributes: dict) -> h5py.File:
+        handle = h5py.File(self.partial, "w")
+        handle.attrs.update(attributes)
+        handle.create_group("clips")
+        return handle
+
+    def _resume(self, attributes: dict) -> h5py.File | None:
+        if not self.partial.exists():
+            return None
+        try:
+            handle = h5py.File(self.partial, "r+")
+        except OSError:
+            return None  # unreadable leftovers: start again
+        same = all(
+            handle.attrs.get(k) == v for k, v in attributes.items() if k != "package_version"
+        )
+        if not same or "clips" not in handle:
+            handle.close()
+            return None
+        for name in list(handle["clips"]):  # drop a clip the interruption cut short
+            group = handle["clips"][name]
+            if not all(k in group for k in CLIP_ARRAYS) or not all(
+                k in group.attrs for k in CLIP_ATTRIBUTES
+            ):
+                del handle["clips"][name]
+        return handle
+
+    @property
+    def done(self) -> set[str]:
+        """Clips already in the file (from this run or an interrupted one)."""
+        return set(self._file["clips"])
+
+    def add(self, clip: Clip) -> None:
+        group = self._file["clips"].create_group(clip.name)
+        group.create_dataset("qpos", data=clip.qpos, compression="gzip")
+        group.create_dataset("qvel", data=clip.qvel, compression="gzip")
+        group.create_dataset("keypoints", data=clip.keypoints, compression="gzip")
+        group.create_dataset("foot_contacts", data=clip.foot_contacts.astype(bool))
+        meta = clip.meta
+        group.attrs.update(
+            {
+                "fps": float(clip.fps),
+                "keypoint_names": json.dumps(list(clip.keypoint_names)),
+                "source": meta.source,
+                "subject": meta.subject,
+                "licence": meta.licence,
+                "original_fps": float(meta.original_fps),
+                "notes": json.dumps(list(meta.notes)),
+                "quality": json.dumps(clip.quality.as_dict()),
+                "rejected": json.dumps(list(clip.rejected)),
+            }
+        )
+        self._file.flush()
+
+    def close(self) -> Path:
+        """Finish the file and move it into place; returns its final path."""
+        self._file.close()
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abandon(self) -> None:
+        """Stop without publishing; the `.partial` file stays for a later resume."""
+        self._file.close()
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abandon()
+
+
+def write_dataset(
+    path: str | Path, morphology: Morphology, clips: list[Clip], creation: dict | None = None
+) -> Path:
+    """Write `clips` of `morphology` to a new dataset file at `path` (atomically)."""
+    with DatasetWriter(path, morphology, creation or {}) as writer:
+        for clip in clips:
+            if clip.name not in writer.done:
+                writer.add(clip)
+    return Path(path)
