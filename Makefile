@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint bench
 
 setup: $(BIN)/benchmark
 
@@ -12,6 +12,8 @@ $(BIN)/benchmark: pyproject.toml scripts/setup.sh
 
 demo: setup
 	$(BIN)/benchmark morphologies
+	$(BIN)/benchmark datasets build
+	$(BIN)/benchmark datasets list
 
 test: setup
 	$(BIN)/ruff check .
@@ -20,3 +22,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Speed: pytest-benchmark, stages side by side in one run (never a timed assertion).
+bench: setup
+	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=mean,stddev,rounds

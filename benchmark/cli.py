@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import morphologies
 from benchmark.tables import format_table
+from motion_datasets import DatasetFormatError, open_dataset
+from retargeting.motion import MotionFormatError
 
 
 def _morphologies(args: argparse.Namespace) -> int:
@@ -52,6 +55,126 @@ def _morphologies(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retarget(args: argparse.Namespace) -> int:
+    from motion_datasets.build import MotionInput, build_dataset
+    from retargeting.sources import load_motion
+
+    body = morphologies.get(args.morphology)
+    inputs = [
+        MotionInput(Path(p).stem, lambda p=p: load_motion(p), str(Path(p).name))
+        for p in args.inputs
+    ]
+    for path in args.inputs:
+        if not Path(path).is_file():
+            raise MotionFormatError(path, "file", "does not exist")
+    output = build_dataset(inputs, body, args.output, fps=args.fps, progress=not args.quiet)
+    print(_quality_table(output))
+    print(f"\nwrote {output}")
+    if args.preview:
+        from retargeting.preview import draw_preview
+
+        with open_dataset(output) as dataset:
+            first = dataset.clip(inputs[0].name)
+        draw_preview(inputs[0].load(), first, body, args.preview)
+        print(f"preview of {inputs[0].name}: {args.preview}")
+    return 0
+
+
+def _quality_table(path: Path) -> str:
+    """One row per clip of a dataset: its quality numbers and whether a gate rejected it."""
+    rows = []
+    with open_dataset(path) as dataset:
+        for clip in dataset:
+            q = clip.quality
+            rows.append(
+                [
+                    clip.name,
+                    clip.qpos.shape[0],
+                    round(q.residual_mean_mm, 1),
+                    round(q.residual_max_mm, 1),
+                    round(q.joint_limit_violation_pct, 2),
+                    round(q.floor_penetration_mm, 1),
+                    round(q.floating_mm, 1),
+                    round(q.foot_skating_mm, 1),
+                    round(q.tendon_jump, 3),
+                    "; ".join(clip.rejected) or "ok",
+                ]
+            )
+    headers = [
+        "clip",
+        "frames",
+        "resid_mm",
+        "resid_max",
+        "limits_%",
+        "penetr_mm",
+        "float_mm",
+        "skate_mm",
+        "tendon_jump",
+        "gates",
+    ]
+    return format_table(headers, rows)
+
+
+def _datasets_build(args: argparse.Namespace) -> int:
+    from motion_datasets import suites
+    from motion_datasets.build import build_dataset
+
+    cache = Path(args.cache) if args.cache else suites.cache_dir()
+    bodies = [morphologies.get(n) for n in (args.morphology or suites.HUMAN_BODIES)]
+    jobs = []  # (inputs, body, output file)
+    if args.suite == "default":
+        jobs = [
+            (suites.default_inputs(), b, suites.dataset_path(cache, "default", b.name))
+            for b in bodies
+        ]
+    else:
+        if not args.amass_root:
+            print("benchmark: --suite amass-kit needs --amass-root DIR", file=sys.stderr)
+            return 2
+        root = Path(args.amass_root)
+        for split in ("train", "test"):
+            found, missing = suites.kit_inputs(root, split)
+            if missing:
+                print(
+                    f"{split}: {len(missing)} of {len(found) + len(missing)} KIT files missing "
+                    f"under {root}, e.g. {missing[0]}",
+                    file=sys.stderr,
+                )
+                if not args.allow_missing:
+                    print("benchmark: use --allow-missing to build without them", file=sys.stderr)
+                    return 2
+            jobs += [
+                (found, b, suites.dataset_path(cache, "amass-kit", b.name, split)) for b in bodies
+            ]
+    for inputs, body, output in jobs:
+        if output.exists() and not args.force:
+            print(f"{output}: already built (use --force to rebuild)")
+            continue
+        build_dataset(inputs, body, output, progress=not args.quiet)
+        print(_quality_table(output))
+        print(f"wrote {output}\n")
+    return 0
+
+
+def _datasets_list(args: argparse.Namespace) -> int:
+    from motion_datasets import suites
+
+    cache = Path(args.cache) if args.cache else suites.cache_dir()
+    rows = []
+    for path in sorted(cache.glob("*/*.h5")):
+        try:
+            with open_dataset(path) as dataset:
+                clips = list(dataset)
+                accepted = sum(not c.rejected for c in clips)
+                frames = sum(c.qpos.shape[0] for c in clips)
+                rows.append([path.parent.name, path.stem, len(clips), accepted, frames, "ok"])
+        except DatasetFormatError as error:
+            rows.append([path.parent.name, path.stem, 0, 0, 0, error.problem])
+    print(f"datasets in {cache}")
+    print(format_table(["suite", "file", "clips", "accepted", "frames", "status"], rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benchmark",
@@ -73,6 +196,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print provenance, frame, simulation settings and tracked keypoints",
     )
     p.set_defaults(handler=_morphologies)
+
+    p = commands.add_parser(
+        "retarget",
+        help="retarget motion files onto a morphology into an HDF5 dataset",
+        description="Read motions (.bvh; AMASS .npz; keypoint .npz), scale them to the body, "
+        "solve inverse kinematics, measure quality and write one HDF5 dataset "
+        "(docs/dataset_format.md). An interrupted run resumes.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="motion files")
+    p.add_argument("--morphology", required=True, help="target body, e.g. human_legs_80")
+    p.add_argument("-o", "--output", required=True, type=Path, help="dataset file (.h5)")
+    p.add_argument("--fps", type=float, default=30.0, help="clip frame rate (default 30)")
+    p.add_argument("--preview", type=Path, help="PNG: stick figures of the first input")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_retarget)
+
+    datasets = commands.add_parser("datasets", help="build and list the suite datasets")
+    actions = datasets.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = actions.add_parser(
+        "build",
+        help="build suite datasets into the user cache (once)",
+        description="default: the procedural locomotion suite onto every human body. "
+        "amass-kit: the Kinesis KIT split (975 train / 109 test) from an AMASS copy.",
+    )
+    p.add_argument("--suite", choices=("default", "amass-kit"), default="default")
+    p.add_argument("--morphology", action="append", help="body to build for (repeatable)")
+    p.add_argument("--amass-root", help="AMASS folder holding KIT/<subject>/*.npz")
+    p.add_argument("--allow-missing", action="store_true", help="skip KIT files not found")
+    p.add_argument("--cache", help="dataset folder (default: $CROSSMIMIC_CACHE or ~/.cache)")
+    p.add_argument("--force", action="store_true", help="rebuild files that exist")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_datasets_build)
+    p = actions.add_parser("list", help="list built datasets")
+    p.add_argument("--cache", help="dataset folder (default: $CROSSMIMIC_CACHE or ~/.cache)")
+    p.set_defaults(handler=_datasets_list)
     return parser
 
 
@@ -81,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except morphologies.UnknownMorphologyError as error:
+    except (morphologies.UnknownMorphologyError, MotionFormatError, DatasetFormatError) as error:
         print(f"benchmark: {error}", file=sys.stderr)
         return 2
 

@@ -59,3 +59,97 @@ def test_console_script_runs_as_a_module():
 def test_format_table_aligns_numbers_right_and_text_left():
     text = format_table(["name", "n"], [["a", 1], ["bbb", 20]])
     assert text.splitlines() == ["name   n", "----  --", "a      1", "bbb   20"]
+
+
+def _keypoint_file(path, spec):
+    import numpy as np
+
+    from retargeting.sources.procedural import generate
+
+    motion = generate(spec)
+    np.savez(
+        path,
+        keypoints=motion.keypoints,
+        keypoint_names=np.array(motion.keypoint_names),
+        fps=motion.fps,
+    )
+    return path
+
+
+def test_retarget_writes_a_dataset_a_quality_table_and_a_preview(tmp_path, capsys):
+    from motion_datasets import open_dataset
+    from retargeting.sources.procedural import GaitSpec
+
+    walk = _keypoint_file(tmp_path / "walk.npz", GaitSpec("walk", 1.3, duration=2.0))
+    run = _keypoint_file(tmp_path / "run.npz", GaitSpec("run", 3.0, duration=2.0))
+    out, png = tmp_path / "out.h5", tmp_path / "preview.png"
+    argv = ["retarget", str(walk), str(run), "--morphology", "human_legs_80", "-o", str(out)]
+    assert main([*argv, "--preview", str(png), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "resid_mm" in printed and "walk" in printed and "run" in printed
+    assert png.stat().st_size > 10_000
+    with open_dataset(out) as dataset:
+        assert dataset.names == ("run", "walk")
+        assert dataset.creation["inputs"] == ["walk.npz", "run.npz"]
+
+
+def test_retarget_reports_bad_input_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "bad.bvh"
+    bad.write_text("HIERARCHY\nROOT Hips\n{\n")
+    out = tmp_path / "out.h5"
+    assert main(["retarget", str(bad), "--morphology", "human_legs_80", "-o", str(out), "-q"]) == 2
+    assert str(bad) in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_datasets_build_makes_the_default_suite_once(tmp_path, capsys):
+    argv = ["datasets", "build", "--morphology", "human_legs_80", "--cache", str(tmp_path), "-q"]
+    assert main(argv) == 0
+    built = tmp_path / "default" / "human_legs_80.h5"
+    assert built.exists()
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "already built" in capsys.readouterr().out
+    assert main(["datasets", "list", "--cache", str(tmp_path)]) == 0
+    listed = capsys.readouterr().out
+    assert "human_legs_80" in listed and " 12 " in listed
+
+
+def test_kit_split_has_the_published_key_counts():
+    from motion_datasets.suites import kit_file, kit_keys
+
+    train, test = kit_keys("train"), kit_keys("test")
+    assert (len(train), len(set(train)), len(test), len(set(test))) == (975, 975, 109, 109)
+    assert not set(train) & set(test)
+    from pathlib import Path
+
+    assert kit_file(Path("A"), "0-KIT_12_LeftTurn03_poses") == Path("A/KIT/12/LeftTurn03_poses.npz")
+
+
+def test_datasets_build_amass_kit_from_amass_files(tmp_path, capsys):
+    import numpy as np
+
+    from motion_datasets import open_dataset
+    from motion_datasets.suites import kit_file, kit_keys
+
+    root = tmp_path / "amass"
+    chosen = {"train": kit_keys("train")[:2], "test": kit_keys("test")[:1]}
+    frames = 60
+    phase = 2 * np.pi * np.arange(frames) / 60
+    for keys in chosen.values():
+        for key in keys:
+            poses = np.zeros((frames, 156))
+            poses[:, 0] = np.pi / 2
+            poses[:, 3] = -0.3 * np.sin(phase)
+            poses[:, 6] = 0.3 * np.sin(phase)
+            path = kit_file(root, key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, poses=poses, trans=np.zeros((frames, 3)), mocap_framerate=60.0)
+    argv = ["datasets", "build", "--suite", "amass-kit", "--amass-root", str(root)]
+    argv += ["--morphology", "human_legs_80", "--cache", str(tmp_path / "cache"), "-q"]
+    assert main(argv) == 2  # most of the split is missing
+    assert "missing" in capsys.readouterr().err
+    assert main([*argv, "--allow-missing"]) == 0
+    for split, keys in chosen.items():
+        with open_dataset(tmp_path / "cache" / "amass-kit" / f"human_legs_80_{split}.h5") as data:
+            assert data.names == tuple(sorted(keys))

@@ -1,0 +1,81 @@
+"""The dataset suites `benchmark datasets build` makes, and where it keeps them.
+
+- `default`: the built-in procedural locomotion (no download, no third-party licence),
+  retargeted onto every human morphology. The embedded default data of the benchmark.
+- `amass-kit`: for users who have AMASS, the Kinesis KIT locomotion split (975 training,
+  109 test clips; key lists from amathislab/Kinesis `data/kit_{train,test}_keys.txt`),
+  so results compare with Kinesis's.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+from motion_datasets.build import MotionInput
+from retargeting.sources.amass import load_amass
+from retargeting.sources.procedural import GaitSpec, generate
+
+HUMAN_BODIES = ("human_legs_80", "human_legs_abs_86", "human_legs_back_290")
+
+DEFAULT_GAITS = (
+    GaitSpec("walk", 0.8),
+    GaitSpec("walk", 1.3),
+    GaitSpec("walk", 1.8),
+    GaitSpec("run", 2.5),
+    GaitSpec("run", 3.2),
+    GaitSpec("run", 4.0),
+    GaitSpec("walk", 1.2, turn_rate=30.0),
+    GaitSpec("walk", 1.2, turn_rate=-30.0),
+    GaitSpec("run", 3.0, turn_rate=20.0),
+    GaitSpec("run", 3.0, turn_rate=-20.0),
+    GaitSpec("walk", 1.3, start_stop=True),
+    GaitSpec("run", 3.0, start_stop=True),
+)
+SUITES = ("default", "amass-kit")
+
+
+def cache_dir() -> Path:
+    """Where built datasets live: $CROSSMIMIC_CACHE, else the user's cache directory."""
+    if os.environ.get("CROSSMIMIC_CACHE"):
+        return Path(os.environ["CROSSMIMIC_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "crossmimic"
+
+
+def dataset_path(cache: Path, suite: str, morphology: str, split: str = "") -> Path:
+    return cache / suite / (f"{morphology}_{split}.h5" if split else f"{morphology}.h5")
+
+
+def default_inputs() -> list[MotionInput]:
+    return [
+        MotionInput(spec.name, lambda spec=spec: generate(spec), f"procedural:{spec}")
+        for spec in DEFAULT_GAITS
+    ]
+
+
+def kit_keys(split: str) -> tuple[str, ...]:
+    """The Kinesis KIT clip keys of a split ("train" or "test")."""
+    if split not in ("train", "test"):
+        raise ValueError(f"KIT split must be 'train' or 'test', got {split!r}")
+    text = files("motion_datasets").joinpath("kit_keys", f"{split}.txt").read_text()
+    return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def kit_file(amass_root: Path, key: str) -> Path:
+    """AMASS file of a Kinesis key: 0-KIT_<subject>_<stem> -> KIT/<subject>/<stem>.npz."""
+    subject, stem = key.removeprefix("0-KIT_").split("_", 1)
+    return amass_root / "KIT" / subject / f"{stem}.npz"
+
+
+def kit_inputs(amass_root: Path, split: str) -> tuple[list[MotionInput], list[Path]]:
+    """Inputs of a KIT split found under `amass_root`, and the files that are missing."""
+    found, missing = [], []
+    for key in kit_keys(split):
+        path = kit_file(amass_root, key)
+        if path.is_file():
+            found.append(MotionInput(key, lambda path=path: load_amass(path), f"amass:{key}"))
+        else:
+            missing.append(path)
+    return found, missing
