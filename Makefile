@@ -25,4 +25,5 @@ lint: setup
 
 # Speed: pytest-benchmark, stages side by side in one run (never a timed assertion).
 bench: setup
-	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=mean,stddev,rounds
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=mean,stddev,rounds
