@@ -9,7 +9,7 @@ from pathlib import Path
 
 import morphologies
 from benchmark.tables import format_table
-from motion_datasets import DatasetFormatError, open_dataset
+from retargeting.datasets import DatasetFormatError, open_dataset
 from retargeting.motion import MotionFormatError
 
 
@@ -56,7 +56,7 @@ def _morphologies(args: argparse.Namespace) -> int:
 
 
 def _retarget(args: argparse.Namespace) -> int:
-    from motion_datasets.build import MotionInput, build_dataset
+    from retargeting.datasets.build import MotionInput, build_dataset
     from retargeting.sources import load_motion
 
     body = morphologies.get(args.morphology)
@@ -116,8 +116,8 @@ def _quality_table(path: Path) -> str:
 
 
 def _datasets_build(args: argparse.Namespace) -> int:
-    from motion_datasets import suites
-    from motion_datasets.build import build_dataset
+    from retargeting.datasets import suites
+    from retargeting.datasets.build import build_dataset
 
     cache = Path(args.cache) if args.cache else suites.cache_dir()
     bodies = [morphologies.get(n) for n in (args.morphology or suites.HUMAN_BODIES)]
@@ -157,7 +157,7 @@ def _datasets_build(args: argparse.Namespace) -> int:
 
 
 def _datasets_list(args: argparse.Namespace) -> int:
-    from motion_datasets import suites
+    from retargeting.datasets import suites
 
     cache = Path(args.cache) if args.cache else suites.cache_dir()
     rows = []

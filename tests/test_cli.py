@@ -77,7 +77,7 @@ def _keypoint_file(path, spec):
 
 
 def test_retarget_writes_a_dataset_a_quality_table_and_a_preview(tmp_path, capsys):
-    from motion_datasets import open_dataset
+    from retargeting.datasets import open_dataset
     from retargeting.sources.procedural import GaitSpec
 
     walk = _keypoint_file(tmp_path / "walk.npz", GaitSpec("walk", 1.3, duration=2.0))
@@ -116,7 +116,7 @@ def test_datasets_build_makes_the_default_suite_once(tmp_path, capsys):
 
 
 def test_kit_split_has_the_published_key_counts():
-    from motion_datasets.suites import kit_file, kit_keys
+    from retargeting.datasets.suites import kit_file, kit_keys
 
     train, test = kit_keys("train"), kit_keys("test")
     assert (len(train), len(set(train)), len(test), len(set(test))) == (975, 975, 109, 109)
@@ -129,8 +129,8 @@ def test_kit_split_has_the_published_key_counts():
 def test_datasets_build_amass_kit_from_amass_files(tmp_path, capsys):
     import numpy as np
 
-    from motion_datasets import open_dataset
-    from motion_datasets.suites import kit_file, kit_keys
+    from retargeting.datasets import open_dataset
+    from retargeting.datasets.suites import kit_file, kit_keys
 
     root = tmp_path / "amass"
     chosen = {"train": kit_keys("train")[:2], "test": kit_keys("test")[:1]}

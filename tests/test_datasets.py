@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import morphologies
-from motion_datasets import (
+from retargeting.datasets import (
     SCHEMA_VERSION,
     DatasetFormatError,
     DatasetWriter,

@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from morphologies import Morphology
-from motion_datasets.write import DatasetWriter
+from retargeting.datasets.write import DatasetWriter
 from retargeting.ik import IkSettings
 from retargeting.motion import Motion
 from retargeting.quality import Gates

@@ -18,7 +18,7 @@ import numpy as np
 
 import morphologies
 from morphologies import Morphology
-from motion_datasets.schema import (
+from retargeting.datasets.schema import (
     CLIP_ARRAYS,
     CLIP_ATTRIBUTES,
     FILE_ATTRIBUTES,

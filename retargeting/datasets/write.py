@@ -16,7 +16,7 @@ from types import TracebackType
 import h5py
 
 from morphologies import Morphology
-from motion_datasets.schema import CLIP_ARRAYS, CLIP_ATTRIBUTES, SCHEMA_VERSION
+from retargeting.datasets.schema import CLIP_ARRAYS, CLIP_ATTRIBUTES, SCHEMA_VERSION
 from retargeting.retarget import Clip
 
 

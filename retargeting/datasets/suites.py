@@ -13,7 +13,7 @@ import os
 from importlib.resources import files
 from pathlib import Path
 
-from motion_datasets.build import MotionInput
+from retargeting.datasets.build import MotionInput
 from retargeting.sources.amass import load_amass
 from retargeting.sources.procedural import GaitSpec, generate
 
@@ -59,7 +59,7 @@ def kit_keys(split: str) -> tuple[str, ...]:
     """The Kinesis KIT clip keys of a split ("train" or "test")."""
     if split not in ("train", "test"):
         raise ValueError(f"KIT split must be 'train' or 'test', got {split!r}")
-    text = files("motion_datasets").joinpath("kit_keys", f"{split}.txt").read_text()
+    text = files("retargeting.datasets").joinpath("kit_keys", f"{split}.txt").read_text()
     return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
