@@ -147,9 +147,10 @@ def _datasets_build(args: argparse.Namespace) -> int:
                 (found, b, suites.dataset_path(cache, "amass-kit", b.name, split)) for b in bodies
             ]
     for inputs, body, output in jobs:
-        if output.exists() and not args.force:
+        if suites.is_current(output, inputs, body) and not args.force:
             print(f"{output}: already built (use --force to rebuild)")
             continue
+        output.unlink(missing_ok=True)
         build_dataset(inputs, body, output, progress=not args.quiet)
         print(_quality_table(output))
         print(f"wrote {output}\n")

@@ -15,3 +15,18 @@ def cmu_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared CMU clips not found next to the repository ({path.name}/)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dataset_cache(tmp_path_factory):
+    """Datasets built during the tests go to a temporary cache, never the user's."""
+    import os
+
+    before = os.environ.get("CROSSMIMIC_CACHE")
+    path = tmp_path_factory.mktemp("crossmimic-cache")
+    os.environ["CROSSMIMIC_CACHE"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("CROSSMIMIC_CACHE", None)
+    else:
+        os.environ["CROSSMIMIC_CACHE"] = before

@@ -112,7 +112,7 @@ def test_datasets_build_makes_the_default_suite_once(tmp_path, capsys):
     assert "already built" in capsys.readouterr().out
     assert main(["datasets", "list", "--cache", str(tmp_path)]) == 0
     listed = capsys.readouterr().out
-    assert "human_legs_80" in listed and " 12 " in listed
+    assert "human_legs_80" in listed and " 18 " in listed
 
 
 def test_kit_split_has_the_published_key_counts():

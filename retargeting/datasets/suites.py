@@ -13,7 +13,10 @@ import os
 from importlib.resources import files
 from pathlib import Path
 
-from retargeting.datasets.build import MotionInput
+from morphologies import Morphology
+from retargeting.datasets.build import MotionInput, build_dataset
+from retargeting.datasets.read import open_dataset
+from retargeting.datasets.schema import DatasetFormatError
 from retargeting.sources.amass import load_amass
 from retargeting.sources.procedural import GaitSpec, generate
 
@@ -21,13 +24,19 @@ HUMAN_BODIES = ("human_legs_80", "human_legs_abs_86", "human_legs_back_290")
 
 DEFAULT_GAITS = (
     GaitSpec("walk", 0.8),
+    GaitSpec("walk", 1.0),
     GaitSpec("walk", 1.3),
+    GaitSpec("walk", 1.5),
     GaitSpec("walk", 1.8),
     GaitSpec("run", 2.5),
+    GaitSpec("run", 2.8),
     GaitSpec("run", 3.2),
+    GaitSpec("run", 3.6),
     GaitSpec("run", 4.0),
     GaitSpec("walk", 1.2, turn_rate=30.0),
     GaitSpec("walk", 1.2, turn_rate=-30.0),
+    GaitSpec("walk", 1.4, turn_rate=15.0),
+    GaitSpec("walk", 1.4, turn_rate=-15.0),
     GaitSpec("run", 3.0, turn_rate=20.0),
     GaitSpec("run", 3.0, turn_rate=-20.0),
     GaitSpec("walk", 1.3, start_stop=True),
@@ -46,6 +55,28 @@ def cache_dir() -> Path:
 
 def dataset_path(cache: Path, suite: str, morphology: str, split: str = "") -> Path:
     return cache / suite / (f"{morphology}_{split}.h5" if split else f"{morphology}.h5")
+
+
+def is_current(path: Path, inputs: list[MotionInput], morphology: Morphology) -> bool:
+    """Whether a built file holds exactly these inputs for the installed model."""
+    if not path.exists():
+        return False
+    try:
+        with open_dataset(path, morphology) as dataset:
+            return dataset.creation.get("inputs") == [item.origin for item in inputs]
+    except DatasetFormatError:
+        return False
+
+
+def ensure_default(
+    morphology: Morphology, cache: Path | None = None, progress: bool = True
+) -> Path:
+    """The default-suite dataset of a body, built first if missing or out of date."""
+    inputs = default_inputs()
+    path = dataset_path(cache or cache_dir(), "default", morphology.name)
+    if not is_current(path, inputs, morphology):
+        build_dataset(inputs, morphology, path, progress=progress)
+    return path
 
 
 def default_inputs() -> list[MotionInput]:

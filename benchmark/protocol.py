@@ -1,0 +1,34 @@
+"""Scoring protocol v1: the fixed numbers every task, metric and results file uses.
+
+Compatible with Kinesis where that is sound (control rate, reward weights, the 0.5 m
+evaluation termination), fixed where Kinesis has known faults: errors are reset per
+episode, evaluation is deterministic, clips are resampled rather than relabelled, and the
+reference is the clip retargeted onto the body, not the raw source skeleton.
+"""
+
+from __future__ import annotations
+
+from morphologies import Morphology
+
+PROTOCOL_VERSION = "v1"
+CONTROL_HZ = 30.0
+REFERENCE_BODY = "human_legs_80"  # size scale 1
+
+# distances in metres at size scale 1 (multiplied by the body's size scale)
+TERMINATION_MEAN_ERROR = 0.5  # evaluation ends when the mean tracked-keypoint error exceeds it
+STRICT_ERROR = 0.15  # strict coverage ends at the first frame any keypoint is this far off
+SAMPLE_EFFICIENCY_MPJPE = 0.100  # steps until test MPJPE first falls to this
+
+# reward, Kinesis-compatible weights and scales
+REWARD_WEIGHTS = {"position": 0.6, "velocity": 0.2, "upright": 0.1, "energy": 0.1}
+POSITION_SCALE = 200.0  # exp(-200 * mean squared component error), m^-2
+VELOCITY_SCALE = 5.0  # exp(-5 * mean squared component error), (m/s)^-2
+UPRIGHT_SCALE = 3.0  # exp(-3 * (roll^2 + pitch^2))
+ENERGY_SCALE = 0.05  # exp(-0.05 * (|u|_1 + |u|_2))
+
+
+def size_scale(morphology: Morphology) -> float:
+    """Standing hip height of the body over that of human_legs_80."""
+    from morphologies import get
+
+    return morphology.measures.hip_height / get(REFERENCE_BODY).measures.hip_height

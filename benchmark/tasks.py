@@ -1,0 +1,131 @@
+"""The tasks of the suite: a body, a dataset of its reference clips, a train/test split.
+
+Each task is also a Gymnasium environment, `crossmimic/<task>-v1` (registered when
+`benchmark` is imported). `suite_hash` fingerprints the clips and models the tasks use, so
+two results files with the same hash were scored on the same references.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import morphologies
+from benchmark.protocol import PROTOCOL_VERSION
+from retargeting.datasets import open_dataset
+from retargeting.retarget import Clip
+
+_WALK = {
+    "train": ("walk_0.8", "walk_1.3", "walk_1.8", "walk_1.3_startstop"),
+    "test": ("walk_1", "walk_1.5"),
+}
+_RUN = {
+    "train": ("run_2.5", "run_3.2", "run_4", "run_3_startstop"),
+    "test": ("run_2.8", "run_3.6"),
+}
+_TURN = {
+    "train": (
+        "walk_1.2_turnleft30",
+        "walk_1.2_turnright30",
+        "run_3_turnleft20",
+        "run_3_turnright20",
+    ),
+    "test": ("walk_1.4_turnleft15", "walk_1.4_turnright15"),
+}
+
+
+class UnknownTaskError(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}")
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    morphology: str
+    description: str
+    train: tuple[str, ...]
+    test: tuple[str, ...]
+    suite: str = "default"  # the dataset suite the clips come from
+    protocol: str = PROTOCOL_VERSION
+
+    @property
+    def env_id(self) -> str:
+        return f"crossmimic/{self.id}-v1"
+
+    def clip_names(self, split: str) -> tuple[str, ...]:
+        if split == "train":
+            return self.train
+        if split == "test":
+            return self.test
+        if split == "all":
+            return self.train + self.test
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+
+    def dataset(self, cache: Path | None = None) -> Path:
+        """The task's dataset file, built into the cache the first time it is needed."""
+        from retargeting.datasets.suites import ensure_default
+
+        if self.suite != "default":
+            raise ValueError(f"task {self.id}: suite {self.suite!r} is not buildable here")
+        return ensure_default(morphologies.get(self.morphology), cache, progress=False)
+
+    def load_clips(self, split: str, cache: Path | None = None) -> list[Clip]:
+        """The accepted reference clips of a split, in the task's order."""
+        names = self.clip_names(split)
+        with open_dataset(self.dataset(cache), morphologies.get(self.morphology)) as data:
+            missing = [n for n in names if n not in data.names]
+            if missing:
+                raise LookupError(f"task {self.id}: clips {missing} are not in {data.path}")
+            clips = [data.clip(n) for n in names]
+        rejected = [c.name for c in clips if c.rejected]
+        if rejected:
+            raise LookupError(f"task {self.id}: clips {rejected} failed the retargeting gates")
+        return clips
+
+
+TASKS: dict[str, Task] = {
+    task.id: task
+    for task in (
+        Task("legs80-walk", "human_legs_80", "walk 0.8-1.8 m/s, start and stop", **_WALK),
+        Task("legs80-run", "human_legs_80", "run 2.5-4 m/s, start and stop", **_RUN),
+        Task("legs80-turn", "human_legs_80", "walk and run while turning", **_TURN),
+        Task("legs86-walk", "human_legs_abs_86", "walk, body with abdominal muscles", **_WALK),
+        Task("legs290-walk", "human_legs_back_290", "walk, body with the MyoBack trunk", **_WALK),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """A task by id (`legs80-walk`) or environment id (`crossmimic/legs80-walk-v1`)."""
+    key = name.removeprefix("crossmimic/").removesuffix("-v1")
+    if key not in TASKS:
+        raise UnknownTaskError(name)
+    return TASKS[key]
+
+
+def suite_hash(tasks: list[Task], cache: Path | None = None) -> str:
+    """sha256 over the protocol, each task's split, model hash and clip arrays."""
+    digest = hashlib.sha256(PROTOCOL_VERSION.encode())
+    for task in sorted(tasks, key=lambda t: t.id):
+        body = morphologies.get(task.morphology)
+        digest.update(f"{task.id}|{body.model_hash}|{task.train}|{task.test}".encode())
+        for clip in task.load_clips("all", cache):
+            for array in (clip.qpos, clip.qvel, clip.keypoints):
+                digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def register_environments() -> None:
+    import gymnasium
+
+    for task in TASKS.values():
+        if task.env_id not in gymnasium.registry:
+            gymnasium.register(
+                id=task.env_id,
+                entry_point="benchmark.env:ImitationEnv",
+                kwargs={"task": task.id},
+            )
