@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import morphologies
+from benchmark.agents import AgentLoadError
+from benchmark.runner import ResultsExistError
 from benchmark.tables import format_table
+from benchmark.tasks import UnknownTaskError
 from retargeting.datasets import DatasetFormatError, open_dataset
 from retargeting.motion import MotionFormatError
 
@@ -176,6 +179,57 @@ def _datasets_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tasks(args: argparse.Namespace) -> int:
+    from benchmark.tasks import TASKS
+
+    rows = [
+        [t.id, t.morphology, len(t.train), len(t.test), t.protocol, t.description]
+        for t in TASKS.values()
+    ]
+    print(format_table(["task", "morphology", "train", "test", "protocol", "description"], rows))
+    if args.verbose:
+        for task in TASKS.values():
+            print(
+                f"\n{task.env_id}\n  train: {', '.join(task.train)}\n  test: {', '.join(task.test)}"
+            )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from benchmark.runner import SUMMARY_HEADERS, run, summary_rows
+    from benchmark.tasks import TASKS
+
+    tasks = args.task or list(TASKS)
+    out = args.output or Path("results") / Path(args.agent).stem.replace(":", "_")
+    try:
+        results = run(
+            args.agent,
+            tasks,
+            out=out,
+            split=args.split,
+            seeds=args.seeds,
+            workers=args.workers,
+            resume=args.resume,
+            progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished episodes are in {out}; --resume continues", file=sys.stderr)
+        return 130
+    print(format_table(SUMMARY_HEADERS, summary_rows(results)))
+    agent = results["agent"]
+    if not agent["is_controller"]:
+        print(f"\n{agent['name']} is diagnostic (it teleports the body): never ranked")
+    print(f"\nsuite {results['suite_hash'][:12]}, protocol {results['protocol']}, {out}")
+    failed = results["episodes_failed"]
+    if failed:
+        print(f"{failed} of {results['episodes_done']} episodes failed:", file=sys.stderr)
+        for episode in results["episodes"]:
+            if episode["failure"]:
+                print(f"  {episode['key']}: {episode['failure']}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benchmark",
@@ -197,6 +251,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print provenance, frame, simulation settings and tracked keypoints",
     )
     p.set_defaults(handler=_morphologies)
+
+    p = commands.add_parser(
+        "run",
+        help="evaluate an agent on the suite (protocol v1)",
+        description="One deterministic episode per (task, seed, clip) from frame 0; episodes "
+        "are written to DIR/episodes.jsonl as they finish, then DIR/results.json and a summary.",
+    )
+    p.add_argument(
+        "--agent", required=True, help="zero | random | reference | module:attr | file.py"
+    )
+    p.add_argument("--task", action="append", help="task id (repeatable; default: all)")
+    p.add_argument("--split", choices=("train", "test", "all"), default="test")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="episode seeds")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("-o", "--output", type=Path, help="results folder (default results/AGENT)")
+    p.add_argument("--resume", action="store_true", help="skip episodes already finished")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run)
+
+    p = commands.add_parser("tasks", help="list the tasks")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list each split's clips")
+    p.set_defaults(handler=_tasks)
 
     p = commands.add_parser(
         "retarget",
@@ -240,7 +316,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (morphologies.UnknownMorphologyError, MotionFormatError, DatasetFormatError) as error:
+    except (
+        morphologies.UnknownMorphologyError,
+        MotionFormatError,
+        DatasetFormatError,
+        UnknownTaskError,
+        AgentLoadError,
+        ResultsExistError,
+    ) as error:
         print(f"benchmark: {error}", file=sys.stderr)
         return 2
 

@@ -88,7 +88,14 @@ class ImitationEnv(gymnasium.Env):
         self._joint_adr = np.array(
             [model.jnt_qposadr[model.joint(name).id] for name in self.body.joints]
         )
-        self._bad_qacc = int(mujoco.mjtWarning.mjWARN_BADQACC)
+        self._instability = [
+            int(w)
+            for w in (
+                mujoco.mjtWarning.mjWARN_BADQPOS,
+                mujoco.mjtWarning.mjWARN_BADQVEL,
+                mujoco.mjtWarning.mjWARN_BADQACC,
+            )
+        ]
         self._reference_velocity = {
             clip.name: _backward_velocity(clip.keypoints, clip.fps) for clip in self.clips
         }
@@ -162,8 +169,10 @@ class ImitationEnv(gymnasium.Env):
         else:
             data.ctrl[:] = excitation
             mujoco.mj_step(model, data, nstep=self.body.sim.substeps)
-            if data.warning[self._bad_qacc].number or not np.all(np.isfinite(data.qpos)):
-                failure = f"simulation diverged at clip frame {self.frame} (MuJoCo bad qacc)"
+            unstable = [w for w in self._instability if data.warning[w].number]
+            if unstable or not np.all(np.isfinite(data.qpos)):
+                names = ", ".join(mujoco.mjtWarning(w).name for w in unstable) or "non-finite qpos"
+                failure = f"simulation diverged at clip frame {self.frame} ({names})"
         self._points = self._index.positions(data)[self._rows]
         self._velocity = (self._points - previous) * self.clip.fps
         reference = self.clip.keypoints[self.frame]

@@ -1,0 +1,132 @@
+"""The agent interface and how `--agent` finds one.
+
+An agent is any object with `act(observation) -> action` (one value per muscle in [-1, 1]);
+optionally `reset(task_info)` before each episode (task id, clip, seed, action and
+observation sizes) and `act_batch(observations)`. `--agent` accepts:
+  - a built-in name: `zero`, `random`, `reference`;
+  - `package.module:attribute` or `package.module.attribute`;
+  - `path/to/file.py` (its `agent` attribute) or `path/to/file.py:attribute`.
+A class or a function without `act` is called with no arguments to make the agent.
+
+`reference` is diagnostic: it makes the environment replay the reference clip kinematically
+(it teleports the body), so its scores show what perfect tracking reads (zero error). It is
+not a controller (`is_controller = False`) and is never ranked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class AgentLoadError(LookupError):
+    """`--agent` could not be resolved; says what was looked for and where."""
+
+
+class ZeroAgent:
+    """No excitation at all: the body collapses (a floor for every score)."""
+
+    name = "zero"
+
+    def reset(self, task_info: dict[str, Any]) -> None:
+        self._size = task_info["action_size"]
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        return np.zeros(self._size, dtype=np.float32)
+
+
+class RandomAgent:
+    """Uniform excitations, seeded per episode from the episode's seed."""
+
+    name = "random"
+
+    def reset(self, task_info: dict[str, Any]) -> None:
+        self._size = task_info["action_size"]
+        self._rng = np.random.default_rng(task_info["seed"])
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        return self._rng.uniform(-1.0, 1.0, self._size).astype(np.float32)
+
+
+class ReferenceAgent(ZeroAgent):
+    """Diagnostic: the runner replays the reference instead of simulating (see above)."""
+
+    name = "reference"
+    is_controller = False
+
+
+BUILT_IN = {"zero": ZeroAgent, "random": RandomAgent, "reference": ReferenceAgent}
+
+
+def load_agent(spec: str) -> Any:
+    """Resolve an `--agent` value to an agent object (see the module docstring)."""
+    if spec in BUILT_IN:
+        return BUILT_IN[spec]()
+    target = _resolve(spec)
+    if isinstance(target, type) or not hasattr(target, "act"):
+        agent = _make(target, spec)  # a class or a factory function
+    else:
+        agent = target
+    if not callable(getattr(agent, "act", None)):
+        raise AgentLoadError(f"--agent {spec}: {agent!r} has no act(observation) method")
+    return agent
+
+
+def _make(factory: Any, spec: str) -> Any:
+    if not callable(factory):
+        raise AgentLoadError(f"--agent {spec}: {factory!r} has no act(observation) method")
+    try:
+        return factory()
+    except TypeError as error:
+        raise AgentLoadError(
+            f"--agent {spec}: {factory!r} has no act method and cannot be called without "
+            f"arguments to make an agent ({error})"
+        ) from None
+
+
+def _resolve(spec: str) -> Any:
+    path_part, _, attribute = spec.partition(":") if ".py" in spec else (spec, "", "")
+    if path_part.endswith(".py"):
+        path = Path(path_part)
+        if not path.is_file():
+            raise AgentLoadError(f"--agent {spec}: no file {path}")
+        module_spec = importlib.util.spec_from_file_location(f"_agent_{path.stem}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as error:  # the user's file: report whatever it raised
+            raise AgentLoadError(f"--agent {spec}: importing {path} raised {error!r}") from None
+        name = attribute or "agent"
+        if not hasattr(module, name):
+            raise AgentLoadError(f"--agent {spec}: {path} defines no {name!r}")
+        return getattr(module, name)
+    if ":" in spec:
+        module_name, attribute = spec.split(":", 1)
+    elif "." in spec:
+        module_name, attribute = spec.rsplit(".", 1)
+    else:
+        raise AgentLoadError(
+            f"--agent {spec}: not a built-in agent ({', '.join(BUILT_IN)}), a module:attribute "
+            "or a .py file"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise AgentLoadError(
+            f"--agent {spec}: cannot import module {module_name!r} ({error})"
+        ) from None
+    if not hasattr(module, attribute):
+        raise AgentLoadError(f"--agent {spec}: module {module_name!r} has no {attribute!r}")
+    return getattr(module, attribute)
+
+
+def agent_name(agent: Any, spec: str) -> str:
+    return str(getattr(agent, "name", spec))
+
+
+def is_controller(agent: Any) -> bool:
+    return bool(getattr(agent, "is_controller", True))

@@ -1,0 +1,330 @@
+"""`benchmark run`: evaluate an agent on tasks, one episode per (task, seed, clip).
+
+Episodes run in worker processes (or in this one with `workers=1`). Each finished episode
+is appended to `episodes.jsonl` at once, so an interrupted run loses nothing; `resume`
+skips the episodes already there. `results.json` is written at the end (and, marked
+incomplete, on Ctrl-C): protocol version, suite hash, agent, seeds, per-task aggregates,
+the episode records, library versions, machine and wall time.
+
+An agent that raises or returns a bad action, or a simulation that diverges, ends that
+episode as failed with the reason; the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from benchmark import protocol
+from benchmark.agents import agent_name, is_controller, load_agent
+from benchmark.metrics import SCALARS, across_seeds, episode_metrics, task_summary
+from benchmark.tasks import Task, get_task, suite_hash
+
+EPISODES_FILE = "episodes.jsonl"
+RESULTS_FILE = "results.json"
+LIBRARIES = ("crossmimic", "mujoco", "myo-sim", "numpy", "gymnasium", "mink", "h5py", "torch")
+
+
+class ResultsExistError(FileExistsError):
+    pass
+
+
+@dataclass(frozen=True)
+class Job:
+    task: str
+    seed: int
+    clip: str
+    split: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}|{self.seed}|{self.clip}"
+
+
+def plan(tasks: list[Task], split: str, seeds: list[int]) -> list[Job]:
+    return [
+        Job(task.id, seed, clip, split)
+        for task in tasks
+        for seed in seeds
+        for clip in task.clip_names(split)
+    ]
+
+
+# -- one episode ---------------------------------------------------------------------------
+_worker_state: dict[str, Any] = {}
+
+
+def _init_worker(agent_spec: str) -> None:
+    _worker_state.clear()
+    _worker_state["agent"] = load_agent(agent_spec)
+    _worker_state["envs"] = {}
+
+
+def _run_job(job: Job) -> dict[str, Any]:
+    from benchmark.env import ImitationEnv
+
+    agent = _worker_state["agent"]
+    envs = _worker_state["envs"]
+    if (job.task, job.split) not in envs:
+        envs[(job.task, job.split)] = ImitationEnv(job.task, split=job.split, evaluation=True)
+    env = envs[(job.task, job.split)]
+    env.replay_reference = not is_controller(agent)
+    return run_episode(agent, env, job)
+
+
+def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
+    """One evaluation episode from frame 0; never raises for the agent's or physics' faults."""
+    started = time.perf_counter()
+    observation, info = env.reset(seed=job.seed, options={"clip": job.clip})
+    clip_steps = len(env.clip.qpos) - 1
+    task_info = {
+        "task": job.task,
+        "clip": job.clip,
+        "seed": job.seed,
+        "action_size": env.action_space.shape[0],
+        "observation_size": env.observation_space.shape[0],
+    }
+    infos, terminated, failure = [], False, None
+    try:
+        if hasattr(agent, "reset"):
+            agent.reset(task_info)
+        while True:
+            try:
+                action = agent.act(observation)
+            except Exception as error:  # the agent's code: any fault ends the episode
+                failure = f"agent raised {type(error).__name__}: {error}"
+                break
+            try:
+                observation, _, terminated, truncated, info = env.step(action)
+            except ValueError as error:
+                failure = f"invalid action: {error}"
+                break
+            infos.append(info)
+            if info.get("failure"):
+                failure = info["failure"]
+            if terminated or truncated:
+                break
+    except Exception as error:  # agent.reset, or anything else outside the step loop
+        failure = failure or f"agent raised {type(error).__name__}: {error}"
+    metrics = episode_metrics(
+        job.clip,
+        infos,
+        clip_steps,
+        terminated=terminated,
+        scale=env.scale,
+        leg_length=env.body.measures.leg_length,
+        failure=failure,
+    )
+    record = {"key": job.key, "task": job.task, "seed": job.seed, **metrics.as_dict()}
+    record["wall_s"] = round(time.perf_counter() - started, 4)
+    return record
+
+
+# -- the run ---------------------------------------------------------------------------------
+def run(
+    agent_spec: str,
+    task_ids: list[str],
+    *,
+    out: Path,
+    split: str = "test",
+    seeds: list[int] | None = None,
+    workers: int = 1,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Evaluate and write the results files; returns the results dictionary."""
+    started = time.time()
+    seeds = list(seeds if seeds is not None else [0])
+    agent = load_agent(agent_spec)  # fail before any work if it cannot be found
+    tasks = [get_task(t) for t in task_ids]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    episodes_path = out / EPISODES_FILE
+    done = _read_episodes(episodes_path) if resume else {}
+    if not resume and episodes_path.exists():
+        raise ResultsExistError(f"{out} already holds results; use --resume or another -o")
+    header = {
+        "protocol": protocol.PROTOCOL_VERSION,
+        "suite_hash": suite_hash(tasks),  # also builds any missing dataset, before workers
+        "agent": {
+            "spec": agent_spec,
+            "name": agent_name(agent, agent_spec),
+            "is_controller": is_controller(agent),
+        },
+        "tasks": [t.id for t in tasks],
+        "split": split,
+        "seeds": seeds,
+    }
+    jobs = [job for job in plan(tasks, split, seeds) if job.key not in done]
+    records = dict(done)
+    complete = False
+    try:
+        with episodes_path.open("a") as stream:
+            for record in _execute(agent_spec, jobs, workers, progress):
+                stream.write(json.dumps(record, allow_nan=True) + "\n")
+                stream.flush()
+                records[record["key"]] = record
+        complete = True
+    finally:
+        results = _results(header, tasks, split, seeds, records, started, complete)
+        _write_json(out / RESULTS_FILE, results)
+    return results
+
+
+def _execute(agent_spec: str, jobs: list[Job], workers: int, progress: bool):
+    bar = tqdm(total=len(jobs), unit="episode", disable=not progress)
+    try:
+        if workers <= 1:
+            _init_worker(agent_spec)
+            for job in jobs:
+                bar.set_postfix_str(f"{job.task} {job.clip}")
+                yield _run_job(job)
+                bar.update()
+            return
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(agent_spec,)) as pool:
+            pending = {pool.submit(_run_job, job) for job in jobs}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        bar.update()
+                        yield future.result()
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+    finally:
+        bar.close()
+
+
+def _read_episodes(path: Path) -> dict[str, dict]:
+    """Finished episodes of an earlier run; a line cut short by an interruption is ignored."""
+    records = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            records[record["key"]] = record
+    return records
+
+
+def _results(header, tasks, split, seeds, records, started, complete) -> dict[str, Any]:
+    from benchmark.metrics import EpisodeMetrics
+
+    per_task = {}
+    for task in tasks:
+        clips = task.clip_names(split)
+        mine = [r for r in records.values() if r["task"] == task.id]
+        episodes = [
+            EpisodeMetrics(**{k: v for k, v in r.items() if k in EpisodeMetrics.__annotations__})
+            for r in sorted(mine, key=lambda r: (r["seed"], clips.index(r["clip"])))
+        ]
+        summary = task_summary(episodes) if episodes else {}
+        by_seed = [[r for r in mine if r["seed"] == seed and r["clip"] in clips] for seed in seeds]
+        if episodes and all(len(rows) == len(clips) for rows in by_seed):
+            for key in ("mpjpe_mm", "coverage"):
+                scores = np.array(
+                    [[_by_clip(rows, clip)[key] for clip in clips] for rows in by_seed], float
+                )
+                if np.all(np.isfinite(scores)):
+                    summary[f"{key}_across_seeds"] = across_seeds(scores)
+        per_task[task.id] = summary
+    failed = sum(r["failure"] is not None for r in records.values())
+    ordered = sorted(records.values(), key=lambda r: r["key"])
+    return {
+        **header,
+        "complete": complete,
+        "episodes_total": len(plan(tasks, split, seeds)),
+        "episodes_done": len(records),
+        "episodes_failed": failed,
+        "results": per_task,
+        "metrics": list(SCALARS),
+        "episodes": ordered,
+        "libraries": _libraries(),
+        "machine": _machine(),
+        "wall_s": round(time.time() - started, 2),
+    }
+
+
+def _by_clip(rows: list[dict], clip: str) -> dict:
+    return next(r for r in rows if r["clip"] == clip)
+
+
+def _libraries() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "system": platform.system(),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gpu": "nvidia" if shutil.which("nvidia-smi") else None,
+    }
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(json.dumps(data, indent=1, allow_nan=True))
+    os.replace(temporary, path)
+
+
+def summary_rows(results: dict) -> list[list]:
+    rows = []
+    for task, s in results["results"].items():
+        if not s:
+            continue
+        rows.append(
+            [
+                task,
+                s["episodes"],
+                s["failed"],
+                round(s["success"], 2),
+                round(s["coverage"], 3),
+                round(s["strict_coverage"], 3),
+                round(s["mpjpe_mm"], 1),
+                round(s["mpjpe_root_relative_mm"], 1),
+                round(s["joint_rmse_rad"], 3),
+            ]
+        )
+    return rows
+
+
+SUMMARY_HEADERS = [
+    "task",
+    "episodes",
+    "failed",
+    "success",
+    "coverage",
+    "strict_cov",
+    "mpjpe_mm",
+    "root_rel_mm",
+    "joint_rmse",
+]

@@ -1,0 +1,34 @@
+"""Agents that misbehave, for the runner's tests (loaded by file path)."""
+
+import numpy as np
+
+
+class WrongShape:
+    def act(self, observation):
+        return np.zeros(3)
+
+
+class Nan:
+    def reset(self, task_info):
+        self.size = task_info["action_size"]
+
+    def act(self, observation):
+        return np.full(self.size, np.nan)
+
+
+class Raises:
+    def act(self, observation):
+        raise RuntimeError("boom")
+
+
+class Mild:
+    """A deterministic controller: constant low excitation."""
+
+    def reset(self, task_info):
+        self.size = task_info["action_size"]
+
+    def act(self, observation):
+        return np.full(self.size, -0.8, dtype=np.float32)
+
+
+agent = Mild()
