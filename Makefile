@@ -13,7 +13,8 @@ $(BIN)/benchmark: pyproject.toml scripts/setup.sh
 demo: setup
 	$(BIN)/benchmark morphologies
 	$(BIN)/benchmark datasets build
-	$(BIN)/benchmark datasets list
+	$(BIN)/benchmark tasks
+	$(BIN)/benchmark run --agent random -o results/demo-random --resume
 
 test: setup
 	$(BIN)/ruff check .
