@@ -13,11 +13,12 @@ episode as failed with the reason; the run goes on.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import shutil
+import signal
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -65,7 +66,9 @@ def plan(tasks: list[Task], split: str, seeds: list[int]) -> list[Job]:
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(agent_spec: str) -> None:
+def _init_worker(agent_spec: str, in_pool: bool = False) -> None:
+    if in_pool:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_state.clear()
     _worker_state["agent"] = load_agent(agent_spec)
     _worker_state["envs"] = {}
@@ -192,18 +195,12 @@ def _execute(agent_spec: str, jobs: list[Job], workers: int, progress: bool):
                 yield _run_job(job)
                 bar.update()
             return
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(agent_spec,)) as pool:
-            pending = {pool.submit(_run_job, job) for job in jobs}
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        bar.update()
-                        yield future.result()
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+        # multiprocessing.Pool: on Ctrl-C (or any error) leaving the block terminates the
+        # workers at once; they ignore SIGINT so that only this process handles it.
+        with multiprocessing.Pool(workers, _init_worker, (agent_spec, True)) as pool:
+            for record in pool.imap_unordered(_run_job, jobs):
+                bar.update()
+                yield record
     finally:
         bar.close()
 

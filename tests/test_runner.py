@@ -123,3 +123,37 @@ def test_tasks_command_lists_every_task(capsys):
     assert main(["tasks"]) == 0
     out = capsys.readouterr().out
     assert all(task in out for task in TASKS)
+
+
+def test_ctrl_c_leaves_a_valid_partial_result_that_resumes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    argv = ["run", "--agent", f"{BAD}:Slow", "--task", "legs80-walk", "--split", "all"]
+    argv += ["--workers", "2", "-o", str(out)]
+    code = "import sys; from benchmark.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *argv, "-q"],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    episodes = out / EPISODES_FILE
+    deadline = time.time() + 120
+    while time.time() < deadline and (
+        not episodes.exists() or len(episodes.read_text().splitlines()) < 2
+    ):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err.decode()
+    partial = json.loads((out / RESULTS_FILE).read_text())
+    assert not partial["complete"]
+    assert 2 <= partial["episodes_done"] < partial["episodes_total"]
+    resumed = run(f"{BAD}:Slow", ["legs80-walk"], out=out, split="all", resume=True, progress=False)
+    assert resumed["complete"] and resumed["episodes_done"] == resumed["episodes_total"]

@@ -32,3 +32,16 @@ class Mild:
 
 
 agent = Mild()
+
+
+class Slow:
+    """Takes its time, so a test can interrupt a run halfway."""
+
+    def reset(self, task_info):
+        self.size = task_info["action_size"]
+
+    def act(self, observation):
+        import time
+
+        time.sleep(0.03)
+        return np.zeros(self.size, dtype=np.float32)
