@@ -27,4 +27,4 @@ lint: setup
 # Speed: pytest-benchmark, stages side by side in one run (never a timed assertion).
 bench: setup
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-		$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=mean,stddev,rounds
+		$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,mean,stddev,rounds

@@ -3,9 +3,9 @@
 Observation (float32; dimension per body in the README):
   proprioception
     root height (1); gravity direction in the root frame (3);
-    every body's position (3) and rotation (6, two columns of the matrix) relative to the
-    root, in the heading frame; every body's linear (3) and angular (3) velocity in the
-    heading frame; foot contacts (2);
+    every body's position relative to the root (3 per body), the first and then the second
+    column of every body's rotation matrix (3 + 3 per body), every body's linear and angular
+    velocity (3 + 3 per body), all in the heading frame; foot contacts (2);
     per muscle: normalised length, length velocity, force over peak force, activation (4);
   task, for each of the next K reference frames (default K = 1)
     per tracked keypoint: reference minus body position (3), reference minus body velocity
@@ -70,8 +70,10 @@ class ImitationEnv(gymnasium.Env):
         model = self.model
         tracked = self.clips[0].keypoint_names
         self.tracked = tracked
-        self._index = self.body.keypoint_index()
-        self._rows = np.array([self._index.row(name) for name in tracked])
+        index = self.body.keypoint_index()
+        rows = np.array([index.row(name) for name in tracked])
+        self._tracked_sites = index.is_site[rows]
+        self._tracked_ids = index.ids[rows]
         root_joint = model.joint(self.body.root_joint)
         self._root_body = int(root_joint.bodyid[0])
         self._bodies = np.arange(1, model.nbody)
@@ -105,6 +107,8 @@ class ImitationEnv(gymnasium.Env):
         sizes = [4, 3 * count, 6 * count, 3 * count, 3 * count, 2, 4 * model.nu]
         self._cuts = np.cumsum(sizes)
         self._buffer = np.zeros(self.observation_size, np.float32)
+        self._stack = np.zeros((5 * count + 3 * len(tracked) * self.frames_ahead, 3))
+        self._rotation = np.eye(3)
         self.action_space = gymnasium.spaces.Box(-1.0, 1.0, (model.nu,), np.float32)
         size = self.observation_size
         self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (size,), np.float32)
@@ -146,7 +150,7 @@ class ImitationEnv(gymnasium.Env):
         data.qpos[:] = self.clip.qpos[self.frame]
         data.qvel[:] = self.clip.qvel[self.frame]
         mujoco.mj_forward(self.model, data)
-        self._points = self._index.positions(data)[self._rows]
+        self._points = self._tracked_points()
         self._velocity = self._reference_velocity[self.clip.name][self.frame].copy()
         info = {"clip": self.clip.name, "frame": self.frame, "start": self.frame}
         return self._observation(), info
@@ -155,10 +159,11 @@ class ImitationEnv(gymnasium.Env):
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (self.model.nu,):
             raise ValueError(f"action must have shape ({self.model.nu},), got {action.shape}")
-        if not np.all(np.isfinite(action)):
+        excitation = 0.5 * (action + 1.0)
+        if not math.isfinite(excitation.sum()):  # one reduction finds any NaN or infinity
             raise ValueError("action contains NaN or infinite values")
+        np.clip(excitation, 0.0, 1.0, out=excitation)
         data, model = self.data, self.model
-        excitation = np.clip(0.5 * (action + 1.0), 0.0, 1.0)
         previous = self._points
         self.frame += 1
         failure = None
@@ -173,23 +178,26 @@ class ImitationEnv(gymnasium.Env):
             if unstable or not np.all(np.isfinite(data.qpos)):
                 names = ", ".join(mujoco.mjtWarning(w).name for w in unstable) or "non-finite qpos"
                 failure = f"simulation diverged at clip frame {self.frame} ({names})"
-        self._points = self._index.positions(data)[self._rows]
+        self._points = self._tracked_points()
         self._velocity = (self._points - previous) * self.clip.fps
         reference = self.clip.keypoints[self.frame]
         reference_velocity = self._reference_velocity[self.clip.name][self.frame]
         offset = self._points - reference
-        squared = (offset * offset).sum(axis=1)
+        squared = np.einsum("ij,ij->i", offset, offset)
         errors = np.sqrt(squared)
-        mean_error = float(errors.mean())
+        count = len(errors)
+        mean_error = float(errors.sum()) / count
         root_offset = offset - offset[0]  # the first tracked keypoint is the pelvis
         velocity_offset = self._velocity - reference_velocity
-        velocity_squared = (velocity_offset * velocity_offset).sum(axis=1)
+        velocity_squared = np.einsum("ij,ij->i", velocity_offset, velocity_offset)
         tilt = self._tilt()
-        count = 3 * len(errors)
+        components = 3 * count
         effort = float(excitation.sum() + math.sqrt(excitation @ excitation))
         rewards = {
-            "position": math.exp(-protocol.POSITION_SCALE * float(squared.sum()) / count),
-            "velocity": math.exp(-protocol.VELOCITY_SCALE * float(velocity_squared.sum()) / count),
+            "position": math.exp(-protocol.POSITION_SCALE * float(squared.sum()) / components),
+            "velocity": math.exp(
+                -protocol.VELOCITY_SCALE * float(velocity_squared.sum()) / components
+            ),
             "upright": math.exp(-protocol.UPRIGHT_SCALE * tilt * tilt),
             "energy": math.exp(-protocol.ENERGY_SCALE * effort),
         }
@@ -205,8 +213,11 @@ class ImitationEnv(gymnasium.Env):
             "frame": self.frame,
             "keypoint_errors": errors,
             "mpjpe": mean_error,
-            "mpjpe_root_relative": float(np.sqrt((root_offset * root_offset).sum(axis=1)).mean()),
-            "velocity_error": float(np.sqrt(velocity_squared).mean()),
+            "mpjpe_root_relative": float(
+                np.sqrt(np.einsum("ij,ij->i", root_offset, root_offset)).sum()
+            )
+            / count,
+            "velocity_error": float(np.sqrt(velocity_squared).sum()) / count,
             "joint_error_sq": float(joint_offset @ joint_offset) / len(joint_offset),
             "activation": data.act.copy(),
             "reward_terms": rewards,
@@ -218,36 +229,64 @@ class ImitationEnv(gymnasium.Env):
         return observation, reward, terminated, truncated, info
 
     # -- observation ----------------------------------------------------------------------
+    def _tracked_points(self) -> np.ndarray:
+        if not self._tracked_sites.any():
+            return self.data.xpos[self._tracked_ids]
+        points = np.empty((len(self._tracked_ids), 3))
+        sites = self._tracked_sites
+        points[~sites] = self.data.xpos[self._tracked_ids[~sites]]
+        points[sites] = self.data.site_xpos[self._tracked_ids[sites]]
+        return points
+
     def _heading(self) -> np.ndarray:
         """Rotation about z from the heading frame to the world (columns: forward, left, up)."""
         forward = self.data.xmat[self._root_body].reshape(3, 3) @ self._forward
-        yaw = np.arctan2(forward[1], forward[0])
-        c, s = np.cos(yaw), np.sin(yaw)
-        return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        norm = math.hypot(forward[0], forward[1]) or 1.0
+        c, s = forward[0] / norm, forward[1] / norm
+        heading = self._rotation
+        heading[0, 0], heading[0, 1], heading[1, 0], heading[1, 1] = c, -s, s, c
+        return heading
 
     def _tilt(self) -> float:
         up = self.data.xmat[self._root_body].reshape(3, 3) @ self._up
-        return float(np.arccos(np.clip(up[2], -1.0, 1.0)))
+        return math.acos(min(1.0, max(-1.0, float(up[2]))))
 
     def _observation(self) -> np.ndarray:
+        # Every 3-vector of the observation goes into one (M, 3) stack in world axes and is
+        # turned into the heading frame by a single product: fewer, larger numpy calls.
         data = self.data
-        heading = self._heading()
-        root = data.xpos[self._root_body]
         bodies = self._bodies
+        root = data.xpos[self._root_body]
         xpos = data.xpos[bodies]
+        stack = self._stack
+        n = len(bodies)
+        np.subtract(xpos, root, out=stack[:n])
+        matrices = data.xmat[bodies].reshape(n, 3, 3)
+        stack[n : 2 * n] = matrices[:, :, 0]  # first column of each body's rotation
+        stack[2 * n : 3 * n] = matrices[:, :, 1]  # second column
+        # cvel is [angular, linear] at the subtree centre of mass of each body's root
+        angular = data.cvel[bodies, :3]
+        stack[3 * n : 4 * n] = data.cvel[bodies, 3:] + _cross(
+            angular, xpos - data.subtree_com[self._body_roots]
+        )
+        stack[4 * n : 5 * n] = angular
+        k = len(self.tracked)
+        reference, velocity = self.clip.keypoints, self._reference_velocity[self.clip.name]
+        last = len(reference) - 1
+        row = 5 * n
+        for ahead in range(1, self.frames_ahead + 1):
+            frame = min(self.frame + ahead, last)
+            np.subtract(reference[frame], self._points, out=stack[row : row + k])
+            np.subtract(velocity[frame], self._velocity, out=stack[row + k : row + 2 * k])
+            np.subtract(reference[frame], root, out=stack[row + 2 * k : row + 3 * k])
+            row += 3 * k
+        turned = stack @ self._heading()
+
         out = self._buffer
         cut = self._cuts
         out[0] = root[2]
         out[1:4] = -data.xmat[self._root_body, 6:9]  # world -z in the root frame: row 3 of R
-        out[cut[0] : cut[1]] = ((xpos - root) @ heading).ravel()
-        matrices = data.xmat[bodies].reshape(-1, 3, 3)
-        out[cut[1] : cut[2]] = (heading.T @ matrices)[:, :, :2].ravel()
-        # cvel is [angular, linear] at the subtree centre of mass of each body's root
-        angular = data.cvel[bodies, :3]
-        arm = xpos - data.subtree_com[self._body_roots]
-        linear = data.cvel[bodies, 3:] + _cross(angular, arm)
-        out[cut[2] : cut[3]] = (linear @ heading).ravel()
-        out[cut[3] : cut[4]] = (angular @ heading).ravel()
+        out[cut[0] : cut[4]] = turned[: 5 * n].ravel()
         contacts = out[cut[4] : cut[5]]
         contacts[:] = 0.0
         if data.ncon:
@@ -256,28 +295,13 @@ class ImitationEnv(gymnasium.Env):
             other = np.where(touching[:, 0], pairs[:, 1], pairs[:, 0])
             feet = self._foot_of_geom[other[touching.any(axis=1)]]
             contacts[feet[feet >= 0]] = 1.0
-        nu = self.model.nu
-        muscles = out[cut[5] : cut[6]].reshape(4, nu)
-        muscles[0] = (data.actuator_length - self._length_low) / self._length_span
-        muscles[1] = data.actuator_velocity / self._length_span
-        muscles[2] = data.actuator_force / self._peak_force
+        muscles = out[cut[5] : cut[6]].reshape(4, self.model.nu)
+        np.subtract(data.actuator_length, self._length_low, out=muscles[0])
+        muscles[0] /= self._length_span
+        np.divide(data.actuator_velocity, self._length_span, out=muscles[1])
+        np.divide(data.actuator_force, self._peak_force, out=muscles[2])
         muscles[3] = data.act
-        reference = self.clip.keypoints
-        last = len(reference) - 1
-        velocity = self._reference_velocity[self.clip.name]
-        start = cut[6]
-        for ahead in range(1, self.frames_ahead + 1):
-            frame = min(self.frame + ahead, last)
-            block = np.concatenate(
-                [
-                    reference[frame] - self._points,
-                    velocity[frame] - self._velocity,
-                    reference[frame] - root,
-                ]
-            )
-            size = block.size
-            out[start : start + size] = (block @ heading).ravel()
-            start += size
+        out[cut[6] :] = turned[5 * n :].ravel()
         return out.copy()
 
 
