@@ -70,6 +70,7 @@ class ImitationEnv(gymnasium.Env):
         model = self.model
         tracked = self.clips[0].keypoint_names
         self.tracked = tracked
+        self._pelvis_row = tracked.index("pelvis")
         index = self.body.keypoint_index()
         rows = np.array([index.row(name) for name in tracked])
         self._tracked_sites = index.is_site[rows]
@@ -104,6 +105,8 @@ class ImitationEnv(gymnasium.Env):
 
         self._body_roots = model.body_rootid[self._bodies]
         count = len(self._bodies)
+        # proprioception blocks: height + gravity, positions, rotation columns, linear and
+        # angular velocities, foot contacts, muscles; the task terms follow
         sizes = [4, 3 * count, 6 * count, 3 * count, 3 * count, 2, 4 * model.nu]
         self._cuts = np.cumsum(sizes)
         self._buffer = np.zeros(self.observation_size, np.float32)
@@ -118,9 +121,7 @@ class ImitationEnv(gymnasium.Env):
 
     @property
     def observation_size(self) -> int:
-        bodies = self.model.nbody - 1
-        proprio = 1 + 3 + bodies * (3 + 6 + 3 + 3) + 2 + 4 * self.model.nu
-        return proprio + self.frames_ahead * 9 * len(self.tracked)
+        return int(self._cuts[-1]) + self.frames_ahead * 9 * len(self.tracked)
 
     # -- episode control ------------------------------------------------------------------
     def reset(
@@ -187,7 +188,7 @@ class ImitationEnv(gymnasium.Env):
         errors = np.sqrt(squared)
         count = len(errors)
         mean_error = float(errors.sum()) / count
-        root_offset = offset - offset[0]  # the first tracked keypoint is the pelvis
+        root_offset = offset - offset[self._pelvis_row]
         velocity_offset = self._velocity - reference_velocity
         velocity_squared = np.einsum("ij,ij->i", velocity_offset, velocity_offset)
         tilt = self._tilt()

@@ -66,11 +66,11 @@ def plan(tasks: list[Task], split: str, seeds: list[int]) -> list[Job]:
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(agent_spec: str, in_pool: bool = False) -> None:
+def _init_worker(agent_spec: str, in_pool: bool = False, agent: Any = None) -> None:
     if in_pool:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_state.clear()
-    _worker_state["agent"] = load_agent(agent_spec)
+    _worker_state["agent"] = agent if agent is not None else load_agent(agent_spec)
     _worker_state["envs"] = {}
 
 
@@ -174,7 +174,7 @@ def run(
     complete = False
     try:
         with episodes_path.open("a") as stream:
-            for record in _execute(agent_spec, jobs, workers, progress):
+            for record in _execute(agent_spec, agent, jobs, workers, progress):
                 stream.write(json.dumps(record, allow_nan=True) + "\n")
                 stream.flush()
                 records[record["key"]] = record
@@ -185,11 +185,11 @@ def run(
     return results
 
 
-def _execute(agent_spec: str, jobs: list[Job], workers: int, progress: bool):
+def _execute(agent_spec: str, agent: Any, jobs: list[Job], workers: int, progress: bool):
     bar = tqdm(total=len(jobs), unit="episode", disable=not progress)
     try:
         if workers <= 1:
-            _init_worker(agent_spec)
+            _init_worker(agent_spec, agent=agent)  # the agent loaded above, not a second copy
             for job in jobs:
                 bar.set_postfix_str(f"{job.task} {job.clip}")
                 yield _run_job(job)

@@ -44,3 +44,11 @@ def foot_geoms(morphology: Morphology) -> dict[str, tuple[int, ...]]:
         colliding = (model.geom_contype != 0) | (model.geom_conaffinity != 0)
         feet[side] = tuple(int(g) for g in np.flatnonzero(inside[model.geom_bodyid] & colliding))
     return feet
+
+
+def floor_distances(
+    model: mujoco.MjModel, data: mujoco.MjData, geoms: list[int], floor: int
+) -> np.ndarray:
+    """Signed distance of each geom to the floor (negative: below it), after kinematics."""
+    fromto = np.zeros(6)
+    return np.array([mujoco.mj_geomDistance(model, data, g, floor, 1.0, fromto) for g in geoms])

@@ -14,7 +14,7 @@ import mujoco
 import numpy as np
 
 from morphologies import Morphology
-from morphologies.contacts import floor_geom, foot_geoms
+from morphologies.contacts import floor_distances, floor_geom, foot_geoms
 from retargeting.motion import Motion
 
 # Relative weights of the keypoint tasks. The head is a trunk point whose place depends on a
@@ -154,11 +154,7 @@ def _place_root(
     # can only push them out slowly; start above it instead.
     data.qpos[:] = q
     mujoco.mj_kinematics(model, data)
-    floor = floor_geom(model)
-    feet = {g for geoms in foot_geoms(morphology).values() for g in geoms}
-    fromto = np.zeros(6)
-    depth = min(
-        (mujoco.mj_geomDistance(model, data, g, floor, 0.1, fromto) for g in feet), default=0.0
-    )
+    feet = [g for geoms in foot_geoms(morphology).values() for g in geoms]
+    depth = floor_distances(model, data, feet, floor_geom(model)).min()
     q[adr + 2] += max(0.0, -depth)
     configuration.update(q)

@@ -12,7 +12,7 @@ import mujoco
 import numpy as np
 
 from morphologies import Morphology
-from morphologies.contacts import floor_geom, foot_geoms
+from morphologies.contacts import floor_distances, floor_geom, foot_geoms
 
 CONTACT_DISTANCE = 0.010  # m: a foot closer than this to the floor is in contact
 
@@ -25,7 +25,7 @@ class Quality:
     floor_penetration_mm: float  # deepest a foot goes below the floor
     floating_mm: float  # lowest foot height over the clip (> 0: never touches the floor)
     foot_skating_mm: float  # mean horizontal slide per frame of a foot in contact
-    tendon_jump: float  # largest one-frame change of a muscle length / its length range
+    tendon_jump: float  # largest one-frame tendon length change the joints do not explain / L0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -80,7 +80,6 @@ def measure(
     centre = np.empty((len(qpos), len(geoms), 2))  # horizontal position of each foot geom
     lengths = np.empty((len(qpos), model.ntendon))
     moment_arms = np.empty((len(qpos), model.ntendon, model.nv))  # d(length)/d(qvel)
-    fromto = np.zeros(6)
     for t, q in enumerate(qpos):
         data.qpos[:] = q
         mujoco.mj_kinematics(model, data)
@@ -91,8 +90,7 @@ def measure(
             moment_arms[t], data.ten_J, model.ten_J_rownnz, model.ten_J_rowadr, model.ten_J_colind
         )
         centre[t] = data.geom_xpos[geoms, :2]
-        for i, g in enumerate(geoms):
-            height[t, i] = mujoco.mj_geomDistance(model, data, g, floor, 1.0, fromto)
+        height[t] = floor_distances(model, data, geoms, floor)
 
     # Skating: how far a foot geom slides between two frames in which it touches the floor.
     touching = height < CONTACT_DISTANCE

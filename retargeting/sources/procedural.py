@@ -116,15 +116,13 @@ def generate(spec: GaitSpec) -> Motion:
     ball_local = np.array([0.55 * _FOOT * h, -_ANKLE_HEIGHT * h])
     times = np.arange(int(round(spec.duration * spec.fps)) + 1) / spec.fps
     effort = _effort(spec, times)  # 0 standing .. 1 full gait
-    heading = np.radians(spec.turn_rate) * np.concatenate(
-        [[0.0], np.cumsum(effort[1:] + effort[:-1]) / 2 / spec.fps]
-    )
+    # seconds of full gait so far (trapezoidal integral of the effort)
+    gait_time = np.concatenate([[0.0], np.cumsum(effort[1:] + effort[:-1]) / 2 / spec.fps])
+    heading = np.radians(spec.turn_rate) * gait_time
     forward = np.stack([np.cos(heading), np.sin(heading), 0 * heading], axis=1)
     left = np.stack([-np.sin(heading), np.cos(heading), 0 * heading], axis=1)
     up = np.array([0.0, 0.0, 1.0])
-    distance = spec.speed * np.concatenate(
-        [[0.0], np.cumsum(effort[1:] + effort[:-1]) / 2 / spec.fps]
-    )
+    distance = spec.speed * gait_time
     curves = _curves(spec)
     duty = spec.stance_fraction
     hip_scale = _hip_scale(spec, curves, thigh, shank, heel_local, ball_local)
