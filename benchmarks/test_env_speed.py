@@ -29,7 +29,7 @@ def test_raw_mj_step(benchmark):
         for _ in range(STEPS):
             mujoco.mj_step(model, data, nstep=substeps)
 
-    benchmark.pedantic(steps, setup=_start, rounds=100)
+    benchmark.pedantic(steps, setup=_start, rounds=300, warmup_rounds=3)
 
 
 @pytest.mark.benchmark(group="env step human_legs_80")
@@ -38,4 +38,4 @@ def test_env_step(benchmark):
         for _ in range(STEPS):
             ENV.step(ACTION)
 
-    benchmark.pedantic(steps, setup=_start, rounds=100)
+    benchmark.pedantic(steps, setup=_start, rounds=300, warmup_rounds=3)
