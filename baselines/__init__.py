@@ -1,0 +1,1 @@
+"""Reference baselines: PPO and DEP-PPO (`baselines.ppo`), DEP (`baselines.dep`)."""
