@@ -1,1 +1,7 @@
-"""Reference baselines: PPO and DEP-PPO (`baselines.ppo`), DEP (`baselines.dep`)."""
+"""Reference baselines: PPO and DEP-PPO (`baselines.ppo`), DEP (`baselines.dep`), run
+comparison (`baselines.compare`) and the shipped policy (`benchmark run --agent
+baselines:pretrained`)."""
+
+from baselines.pretrained import pretrained
+
+__all__ = ["pretrained"]

@@ -197,9 +197,8 @@ def _tasks(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from benchmark.runner import SUMMARY_HEADERS, run, summary_rows
-    from benchmark.tasks import TASKS
 
-    tasks = args.task or list(TASKS)
+    tasks = args.task  # None: the agent's own tasks, else all
     out = args.output or Path("results") / Path(args.agent).stem.replace(":", "_")
     try:
         results = run(
@@ -227,6 +226,80 @@ def _run(args: argparse.Namespace) -> int:
             if episode["failure"]:
                 print(f"  {episode['key']}: {episode['failure']}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    # baselines sit above the benchmark in the data flow, so they are imported here only
+    from baselines.ppo import CheckpointError, TrainConfig, train
+
+    out = args.output or Path("runs") / f"{args.task}-{args.algo}-seed{args.seed}"
+    try:
+        config = TrainConfig(
+            task=args.task,
+            algo=args.algo,
+            steps=args.steps,
+            seed=args.seed,
+            envs=args.envs,
+            rollout=args.rollout,
+            minibatches=args.minibatches,
+            eval_every=args.eval_every,
+            dep_preset=args.dep_preset,
+            dep_warmup=args.dep_warmup,
+            switching=args.switching,
+            dep_actions=args.dep_actions,
+            dep_original=args.dep_original,
+        )
+        final = train(config, out, resume=args.resume, progress=not args.quiet)
+    except (CheckpointError, FileExistsError, ValueError) as error:
+        print(f"benchmark: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; checkpoint in {out}; --resume continues", file=sys.stderr)
+        return 130
+    summary = final["summary"]
+    rows = [[key, round(summary[key], 3)] for key in ("mpjpe_mm", "coverage", "success")]
+    rows.append(["steps/s (with updates)", final["steps_per_s"]])
+    print(format_table(["final, test clips", "value"], rows))
+    print(f"\n{out}: curve.csv, final.json, policy.pt, policy.onnx")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from baselines.compare import RunFolderError, compare, load_run, plot
+
+    try:
+        runs = [load_run(path) for path in args.runs]
+        report = compare(runs, reps=args.reps)
+    except RunFolderError as error:
+        print(f"benchmark: {error}", file=sys.stderr)
+        return 2
+    rows = []
+    for algo, entry in report["algorithms"].items():
+        estimate = entry["estimates"]
+        reach = estimate.get("steps_to_threshold")
+        reached = f"{entry['reached']}/{len(entry['seeds'])}"
+        if reach:
+            low, high = reach["iqm_ci95"]
+            reached += f" IQM {reach['iqm']:.0f} [{low:.0f}, {high:.0f}]"
+        row = [algo, len(entry["seeds"])]
+        for key in ("mpjpe_mm", "joint_rmse_rad", "activation_volume", "coverage"):
+            value = estimate[key]
+            low, high = value["iqm_ci95"]
+            row.append(f"{value['iqm']:.3g} [{low:.3g}, {high:.3g}]")
+        row += [f"{estimate['mpjpe_area_mm']['iqm']:.1f}", reached]
+        rows.append(row)
+    headers = ["algo", "seeds", "MPJPE mm", "joint RMSE rad", "act. volume", "coverage"]
+    headers += ["MPJPE area mm", f"reached {report['threshold_mm']:.0f} mm (steps)"]
+    print(f"{report['task']}: final policies, IQM [95% CI] over seeds")
+    print(format_table(headers, rows))
+    if args.output:
+        args.output.write_text(json.dumps(report, indent=1))
+    if args.plot:
+        plot(runs, args.plot, report["threshold_mm"])
+        print(f"plot: {args.plot}")
     return 0
 
 
@@ -261,7 +334,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--agent", required=True, help="zero | random | reference | module:attr | file.py"
     )
-    p.add_argument("--task", action="append", help="task id (repeatable; default: all)")
+    p.add_argument(
+        "--task",
+        action="append",
+        help="task id (repeatable; default: the tasks the agent declares, else all)",
+    )
     p.add_argument("--split", choices=("train", "test", "all"), default="test")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="episode seeds")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
@@ -269,6 +346,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="skip episodes already finished")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run)
+
+    p = commands.add_parser(
+        "train",
+        help="train a reference baseline (PPO or DEP-PPO)",
+        description="Train on the task's training clips, evaluate on its test clips every "
+        "--eval-every steps; writes DIR/curve.csv, curve.json, checkpoint.pt (every "
+        "iteration), final.json, policy.pt and policy.onnx. --resume continues exactly.",
+    )
+    p.add_argument("--algo", choices=("ppo", "dep-ppo"), default="ppo")
+    p.add_argument("--task", default="legs80-walk")
+    p.add_argument("--steps", type=int, default=1_000_000, help="environment steps in all")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--envs", type=int, default=8, help="parallel environments (processes)")
+    p.add_argument("--rollout", type=int, default=256, help="steps per env per iteration")
+    p.add_argument("--minibatches", type=int, default=8)
+    p.add_argument("--eval-every", type=int, default=100_000, help="steps between evaluations")
+    p.add_argument("--dep-preset", default="myosuite_legs", help="myosuite_legs | ostrich")
+    p.add_argument("--dep-warmup", type=int, help="DEP-only steps (default: the preset's)")
+    p.add_argument("--switching", choices=("stochastic", "deterministic"), default="stochastic")
+    p.add_argument("--dep-actions", choices=("policy-logprob", "exclude"), default="policy-logprob")
+    p.add_argument(
+        "--dep-original", action="store_true", help="reproduce the reference DEP-RL's quirks"
+    )
+    p.add_argument("-o", "--output", type=Path, help="run folder (default runs/TASK-ALGO-seedS)")
+    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_train)
+
+    p = commands.add_parser(
+        "compare",
+        help="sample efficiency and final metrics of training runs, across seeds",
+        description="Steps until test MPJPE first reaches 100 mm x size scale, area under the "
+        "MPJPE curve, final metrics; interquartile means with 95%% stratified-bootstrap "
+        "intervals (rliable) per algorithm.",
+    )
+    p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR")
+    p.add_argument("--plot", type=Path, help="learning-curve PNG")
+    p.add_argument("-o", "--output", type=Path, help="write the comparison as JSON")
+    p.add_argument("--reps", type=int, default=2000, help="bootstrap resamples")
+    p.set_defaults(handler=_compare)
 
     p = commands.add_parser("tasks", help="list the tasks")
     p.add_argument("-v", "--verbose", action="store_true", help="also list each split's clips")

@@ -82,9 +82,10 @@ class ImitationEnv(gymnasium.Env):
         self._root_body = int(root_joint.bodyid[0])
         self._forward = np.asarray(self.body.frame.forward_vector, dtype=np.float64)
         self._up = np.asarray(self.body.frame.up_vector, dtype=np.float64)
+        # muscle normalisation of the observation (and of DEP's sensor): length range, peak force
         low, high = model.actuator_lengthrange.T
-        self._length_low, self._length_span = low, np.maximum(high - low, 1e-6)
-        self._peak_force = np.maximum(np.abs(model.actuator_gainprm[:, 2]), 1.0)
+        self.length_low, self.length_span = low, np.maximum(high - low, 1e-6)
+        self.peak_force = np.maximum(np.abs(model.actuator_gainprm[:, 2]), 1.0)
         feet = foot_geoms(self.body)
         self._foot_of_geom = np.full(model.ngeom, -1)
         for column, side in enumerate(feet.values()):
@@ -114,6 +115,12 @@ class ImitationEnv(gymnasium.Env):
         self._next = 0
         self.clip: Clip = self.clips[0]
         self.frame = 0
+
+    @property
+    def muscle_slice(self) -> slice:
+        """Where the muscle block (length, velocity, force, activation rows) lies in the
+        observation; DEP reads its sensor from there."""
+        return slice(self._proprioception_size - 4 * self.model.nu, self._proprioception_size)
 
     @property
     def observation_size(self) -> int:
@@ -254,11 +261,11 @@ class ImitationEnv(gymnasium.Env):
             self._foot_of_geom,
             self._floor,
             data.actuator_length,
-            self._length_low,
-            self._length_span,
+            self.length_low,
+            self.length_span,
             data.actuator_velocity,
             data.actuator_force,
-            self._peak_force,
+            self.peak_force,
             data.act,
             self._points,
             self._velocity,

@@ -30,11 +30,22 @@ from tqdm import tqdm
 from benchmark import protocol
 from benchmark.agents import agent_name, is_controller, load_agent
 from benchmark.metrics import SCALARS, across_seeds, episode_metrics, task_summary
-from benchmark.tasks import Task, get_task, suite_hash
+from benchmark.tasks import TASKS, Task, get_task, suite_hash
 
 EPISODES_FILE = "episodes.jsonl"
 RESULTS_FILE = "results.json"
-LIBRARIES = ("crossmimic", "mujoco", "myo-sim", "numpy", "gymnasium", "mink", "h5py", "torch")
+LIBRARIES = (
+    "crossmimic",
+    "mujoco",
+    "myo-sim",
+    "numpy",
+    "numba",
+    "gymnasium",
+    "mink",
+    "h5py",
+    "torch",
+    "onnxruntime",
+)
 
 
 class ResultsExistError(FileExistsError):
@@ -137,7 +148,7 @@ def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
 # -- the run ---------------------------------------------------------------------------------
 def run(
     agent_spec: str,
-    task_ids: list[str],
+    task_ids: list[str] | None,
     *,
     out: Path,
     split: str = "test",
@@ -146,10 +157,14 @@ def run(
     resume: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate and write the results files; returns the results dictionary."""
+    """Evaluate and write the results files; returns the results dictionary. Without task
+    ids: the tasks the agent declares in a `tasks` attribute (a trained policy acts on one
+    body only), else every task."""
     started = time.time()
     seeds = list(seeds if seeds is not None else [0])
     agent = load_agent(agent_spec)  # fail before any work if it cannot be found
+    if task_ids is None:
+        task_ids = list(getattr(agent, "tasks", None) or TASKS)
     tasks = [get_task(t) for t in task_ids]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

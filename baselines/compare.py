@@ -1,0 +1,148 @@
+"""Sample efficiency of training runs (protocol v1): steps until the test MPJPE first falls to
+100 mm x size scale, the area under the MPJPE-vs-steps curve, and the final metrics, per
+algorithm across seeds (interquartile mean with a 95 % stratified-bootstrap interval), plus
+the learning-curve plot (MPJPE vs steps; PPO dashed, DEP-PPO solid, shaded intervals).
+
+A run folder is what `benchmark train` writes: config.json, curve.json and final.json. The
+checkpoint rule is "final": the final policy's evaluation, never the best one seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmark import protocol
+from benchmark.metrics import across_seeds
+
+FINAL_METRICS = ("mpjpe_mm", "joint_rmse_rad", "activation_volume", "coverage", "success")
+
+
+class RunFolderError(ValueError):
+    """A folder that is not a complete training run."""
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    algo: str
+    task: str
+    seed: int
+    budget: int
+    curve: list[dict]
+    final: dict
+
+
+def load_run(path: Path) -> Run:
+    path = Path(path)
+    files = {}
+    for name in ("config.json", "curve.json", "final.json"):
+        if not (path / name).is_file():
+            raise RunFolderError(f"{path}: no {name} (is the run finished? `--resume` ends it)")
+        try:
+            files[name] = json.loads((path / name).read_text())
+        except json.JSONDecodeError as error:
+            raise RunFolderError(f"{path / name}: not JSON ({error})") from None
+    config = files["config.json"]
+    return Run(
+        path=path,
+        algo=config["config"]["algo"],
+        task=config["task"],
+        seed=int(config["config"]["seed"]),
+        budget=int(files["final.json"]["steps"]),
+        curve=files["curve.json"],
+        final=files["final.json"]["summary"],
+    )
+
+
+def steps_to_threshold(curve: list[dict], threshold_mm: float) -> float:
+    """Environment steps at the first evaluation whose MPJPE is at or below the threshold
+    (NaN if never)."""
+    for row in curve:
+        if math.isfinite(row["mpjpe_mm"]) and row["mpjpe_mm"] <= threshold_mm:
+            return float(row["steps"])
+    return math.nan
+
+
+def mpjpe_area(curve: list[dict]) -> float:
+    """Area under MPJPE (mm) vs steps (trapezoids), divided by the steps covered: the mean
+    MPJPE over training, lower is better."""
+    steps = np.array([row["steps"] for row in curve], dtype=float)
+    mpjpe = np.array([row["mpjpe_mm"] for row in curve], dtype=float)
+    if len(steps) < 2 or steps[-1] <= steps[0]:
+        return float(mpjpe[0]) if len(mpjpe) else math.nan
+    area = np.sum((mpjpe[1:] + mpjpe[:-1]) / 2.0 * np.diff(steps))
+    return float(area / (steps[-1] - steps[0]))
+
+
+def compare(runs: list[Run], *, reps: int = 2000) -> dict:
+    """Per algorithm: per-seed values and the across-seed estimates of each measure."""
+    import morphologies
+    from benchmark.tasks import get_task
+
+    tasks = {run.task for run in runs}
+    if len(tasks) != 1:
+        raise RunFolderError(f"runs of several tasks ({', '.join(sorted(tasks))}); compare one")
+    task = get_task(tasks.pop())
+    scale = protocol.size_scale(morphologies.get(task.morphology))
+    threshold = protocol.SAMPLE_EFFICIENCY_MPJPE * 1000.0 * scale
+    report = {"task": task.id, "threshold_mm": threshold, "algorithms": {}}
+    for algo in sorted({run.algo for run in runs}):
+        group = sorted((r for r in runs if r.algo == algo), key=lambda r: r.seed)
+        values = {key: [float(r.final[key]) for r in group] for key in FINAL_METRICS}
+        values["mpjpe_area_mm"] = [mpjpe_area(r.curve) for r in group]
+        reach = [steps_to_threshold(r.curve, threshold) for r in group]
+        entry = {
+            "seeds": [r.seed for r in group],
+            "budget": sorted({r.budget for r in group}),
+            "steps_to_threshold": reach,
+            "reached": sum(math.isfinite(s) for s in reach),
+            "per_seed": values,
+            "estimates": {},
+        }
+        for key, series in values.items():
+            entry["estimates"][key] = across_seeds(np.array(series)[:, None], reps=reps)
+        reached = [s for s in reach if math.isfinite(s)]
+        if reached:
+            entry["estimates"]["steps_to_threshold"] = across_seeds(
+                np.array(reached)[:, None], reps=reps
+            )
+        report["algorithms"][algo] = entry
+    return report
+
+
+def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None:
+    """MPJPE vs steps per algorithm: seed mean as a line (PPO dashed, DEP-PPO solid), the
+    range over seeds shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    styles = {"ppo": ("--", "tab:blue", "PPO"), "dep-ppo": ("-", "tab:red", "DEP-PPO")}
+    figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for algo in sorted({run.algo for run in runs}):
+        group = [r for r in runs if r.algo == algo]
+        steps = sorted({row["steps"] for r in group for row in r.curve})
+        matrix = np.array(
+            [
+                np.interp(steps, [x["steps"] for x in r.curve], [x["mpjpe_mm"] for x in r.curve])
+                for r in group
+            ]
+        )
+        line, color, label = styles.get(algo, ("-", None, algo))
+        axes.plot(steps, matrix.mean(0), line, color=color, label=f"{label} ({len(group)} seeds)")
+        axes.fill_between(steps, matrix.min(0), matrix.max(0), color=color, alpha=0.2)
+    if threshold_mm is not None:
+        axes.axhline(threshold_mm, color="grey", lw=0.8, ls=":", label="threshold")
+    axes.set_xlabel("environment steps")
+    axes.set_ylabel("test MPJPE (mm)")
+    axes.set_title(f"{runs[0].task}: mean over seeds, range shaded")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

@@ -1,0 +1,82 @@
+"""`benchmark compare`: sample-efficiency measures with hand-computed answers, the table,
+the plot, and refusal of an unfinished run folder."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from baselines.compare import RunFolderError, load_run, mpjpe_area, steps_to_threshold
+from benchmark.cli import main
+
+
+def _curve(points):
+    return [
+        {
+            "steps": s,
+            "wall_s": 0.0,
+            "mpjpe_mm": m,
+            "coverage": 0.5,
+            "success": 0.0,
+            "joint_rmse_rad": 0.3,
+            "activation_volume": 10.0,
+        }
+        for s, m in points
+    ]
+
+
+def _write_run(folder, algo, seed, points):
+    folder.mkdir(parents=True)
+    config = {"algo": algo, "seed": seed}
+    (folder / "config.json").write_text(json.dumps({"config": config, "task": "legs80-walk"}))
+    curve = _curve(points)
+    (folder / "curve.json").write_text(json.dumps(curve))
+    summary = {k: v for k, v in curve[-1].items() if k not in ("steps", "wall_s")}
+    final = {"steps": points[-1][0], "summary": summary}
+    (folder / "final.json").write_text(json.dumps(final))
+    return folder
+
+
+def test_steps_to_threshold_and_area_by_hand():
+    curve = _curve([(0, 300.0), (100, 150.0), (200, 90.0), (300, 120.0)])
+    assert steps_to_threshold(curve, 100.0) == 200.0
+    assert math.isnan(steps_to_threshold(curve, 50.0))
+    # trapezoids: (300+150)/2*100 + (150+90)/2*100 + (90+120)/2*100 = 45000, over 300 steps
+    assert mpjpe_area(curve) == pytest.approx(150.0)
+
+
+def test_compare_prints_per_algorithm_estimates_and_plots(tmp_path, capsys):
+    runs = []
+    for seed in range(3):
+        runs.append(
+            _write_run(tmp_path / f"ppo{seed}", "ppo", seed, [(0, 250.0), (100, 120.0 + seed)])
+        )
+        runs.append(
+            _write_run(
+                tmp_path / f"dep{seed}", "dep-ppo", seed, [(0, 250.0), (50, 95.0), (100, 80.0)]
+            )
+        )
+    plot, report = tmp_path / "curves.png", tmp_path / "report.json"
+    code = main(
+        ["compare", *map(str, runs), "--plot", str(plot), "-o", str(report), "--reps", "200"]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "dep-ppo" in out and "ppo" in out and "3/3" in out and "0/3" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads(report.read_text())
+    dep = data["algorithms"]["dep-ppo"]
+    assert dep["steps_to_threshold"] == [50.0, 50.0, 50.0]
+    assert dep["estimates"]["mpjpe_mm"]["iqm"] == pytest.approx(80.0)
+    assert data["algorithms"]["ppo"]["reached"] == 0
+
+
+def test_an_unfinished_run_is_refused(tmp_path, capsys):
+    folder = _write_run(tmp_path / "run", "ppo", 0, [(0, 250.0)])
+    (folder / "final.json").unlink()
+    with pytest.raises(RunFolderError, match="final.json"):
+        load_run(folder)
+    assert main(["compare", str(folder)]) == 2
+    assert "final.json" in capsys.readouterr().err

@@ -1,0 +1,140 @@
+"""Training the baselines: a test-sized run writes a complete curve, checkpoint and policy;
+an interrupted run resumes exactly; bad checkpoints are refused; DEP switching."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+
+from baselines.dep import PRESETS
+from baselines.ppo import (
+    CURVE_COLUMNS,
+    CheckpointError,
+    Switching,
+    TrainConfig,
+    _dep_mask,
+    load_checkpoint,
+    load_policy,
+    train,
+)
+from benchmark.cli import main
+
+SMALL = dict(envs=2, rollout=128, minibatches=2, eval_every=512, dep_warmup=256, hidden=(32, 32))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "ppo"
+    final = train(TrainConfig(steps=1024, **SMALL), out, progress=False)
+    return out, final
+
+
+def test_a_small_run_writes_a_complete_curve_checkpoint_and_policy(finished_run):
+    out, final = finished_run
+    with open(out / "curve.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["steps"]) for r in rows] == [0, 512, 1024]
+    assert set(rows[0]) == set(CURVE_COLUMNS)
+    assert all(0.0 < float(r["mpjpe_mm"]) < 2000.0 for r in rows)
+    assert json.loads((out / "curve.json").read_text())[-1]["steps"] == 1024
+    state = load_checkpoint(out / "checkpoint.pt", task="legs80-walk")
+    assert state["step"] == 1024 and state["iteration"] == 4
+    assert final["summary"]["episodes"] == 2 and final["steps"] == 1024
+    assert final["steps_per_s"] > 0
+
+    policy, meta = load_policy(out / "policy.pt")
+    observation = np.random.default_rng(0).standard_normal((3, meta["observation_size"]))
+    observation = observation.astype(np.float32)
+    with torch.no_grad():
+        expected = policy(torch.from_numpy(observation)).numpy()
+    session = onnxruntime.InferenceSession(str(out / "policy.onnx"))
+    (exported,) = session.run(None, {"observation": observation})
+    np.testing.assert_allclose(exported, expected, atol=1e-5)  # normaliser inside the graph
+    assert np.abs(exported).max() <= 1.0
+
+
+def test_an_interrupted_dep_ppo_run_resumes_exactly(tmp_path):
+    config = dict(SMALL, algo="dep-ppo")
+    whole = train(TrainConfig(steps=1024, **config), tmp_path / "whole", progress=False)
+    train(TrainConfig(steps=512, **config), tmp_path / "parts", progress=False)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(TrainConfig(steps=1024, **config), tmp_path / "parts", progress=False)
+    parts = train(
+        TrainConfig(steps=1024, **config), tmp_path / "parts", resume=True, progress=False
+    )
+    assert parts["summary"] == whole["summary"]
+    a = torch.load(tmp_path / "whole" / "policy.pt")["policy"]
+    b = torch.load(tmp_path / "parts" / "policy.pt")["policy"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    curve_a = json.loads((tmp_path / "whole" / "curve.json").read_text())
+    curve_b = json.loads((tmp_path / "parts" / "curve.json").read_text())
+    drop_wall = [{k: v for k, v in row.items() if k != "wall_s"} for row in curve_a]
+    assert drop_wall == [{k: v for k, v in row.items() if k != "wall_s"} for row in curve_b]
+
+
+def test_bad_checkpoints_are_refused(finished_run, tmp_path):
+    out, _ = finished_run
+    state = torch.load(out / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="field 'task'"):
+        load_checkpoint(out / "checkpoint.pt", task="legs86-walk")
+    other = dict(state, model_hash="0" * 64)
+    torch.save(other, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="model_hash"):
+        load_checkpoint(tmp_path / "other.pt")
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes((out / "checkpoint.pt").read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(broken)
+    (tmp_path / "resume").mkdir()
+    (tmp_path / "resume" / "checkpoint.pt").write_bytes(broken.read_bytes())
+    code = main(
+        ["train", "--steps", "256", "--envs", "2", "-o", str(tmp_path / "resume"), "--resume"]
+    )
+    assert code == 2
+
+
+def test_a_resumed_run_must_keep_its_settings(finished_run, tmp_path):
+    out, _ = finished_run
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "checkpoint.pt").write_bytes((out / "checkpoint.pt").read_bytes())
+    with pytest.raises(CheckpointError, match="config.seed"):
+        train(TrainConfig(steps=2048, **dict(SMALL, seed=5)), copy, resume=True, progress=False)
+
+
+def test_dep_switching_warm_up_interventions_and_greedy_episodes():
+    params = PRESETS["myosuite_legs"]
+    config = TrainConfig(algo="dep-ppo", envs=4, dep_warmup=100)
+    switching = Switching(4)
+    rng = np.random.default_rng(0)
+    acting, stepped = _dep_mask(switching, config, params, 0, rng)
+    assert acting.all() and stepped.all()  # warm-up: DEP everywhere
+
+    always = TrainConfig(algo="dep-ppo", envs=4, dep_warmup=0)
+    eager = type(params)(**{**params.__dict__, "intervention_proba": 1.0})
+    switching = Switching(4)
+    switching.episodes[:] = [1, 2, 3, 4]  # the third episode of env 2 is greedy
+    runs = np.array([_dep_mask(switching, always, eager, 10, rng)[0] for _ in range(12)])
+    assert not runs[:, 2].any()
+    # with certain triggering, DEP acts in blocks of intervention_length, then re-triggers
+    assert runs[:, 0].all()
+
+    rare = type(params)(**{**params.__dict__, "intervention_proba": 0.05})
+    switching = Switching(4)
+    runs = np.array([_dep_mask(switching, always, rare, 10, rng)[0] for _ in range(4000)])
+    for column in runs[:, [0, 1, 3]].T:  # every intervention lasts intervention_length steps
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], column.astype(int), [0]])))
+        lengths = edges[1::2] - edges[::2]
+        assert len(lengths) > 0 and np.all(lengths % params.intervention_length == 0)
+
+    original = TrainConfig(algo="dep-ppo", envs=4, dep_warmup=0, dep_original=True)
+    switching = Switching(4)
+    switching.episodes_done = 1
+    runs = np.array([_dep_mask(switching, original, eager, 10, rng)[0] for _ in range(20)])
+    assert (runs == runs[:, :1]).all()  # the reference switches the whole batch at once
+    assert not runs[0].any()  # since_switch starts at 500: the policy acts first
