@@ -303,6 +303,38 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    from benchmark.render import RenderSettings, agent_frames, dataset_frames, write_video
+    from benchmark.tasks import get_task
+
+    settings = RenderSettings(width=args.width, height=args.height)
+    if (args.dataset is None) == (args.agent is None):
+        print("benchmark: render needs --agent (with --task) or --dataset", file=sys.stderr)
+        return 2
+    try:
+        if args.dataset is not None:
+            if not args.clip:
+                raise KeyError("render --dataset needs --clip")
+            frames = dataset_frames(args.dataset, args.clip, settings, args.frames)
+        else:
+            task = get_task(args.task)
+            clip = args.clip or task.clip_names("test")[0]
+            if clip not in task.clip_names("all"):
+                raise KeyError(
+                    f"task {task.id} has no clip {clip!r}; it has {task.clip_names('all')}"
+                )
+            frames = agent_frames(args.agent, task.id, clip, settings, args.frames)
+        report = write_video(frames, args.output)
+    except (KeyError, ValueError) as error:
+        print(f"benchmark: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 2
+    print(
+        f"{report.path}: {report.frames} frames, {report.width}x{report.height}, "
+        f"rendered at {report.frames_per_second:.1f} frames/s"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benchmark",
@@ -386,6 +418,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write the comparison as JSON")
     p.add_argument("--reps", type=int, default=2000, help="bootstrap resamples")
     p.set_defaults(handler=_compare)
+
+    p = commands.add_parser(
+        "render",
+        help="video of an agent tracking a clip, or of a retargeted clip alone",
+        description="MuJoCo offscreen rendering (MUJOCO_GL=osmesa unless set): muscles coloured "
+        "by activation, the reference keypoints as a green ghost, a camera following the "
+        "pelvis, frame and live MPJPE in a corner. MP4 or GIF by the output's suffix.",
+    )
+    p.add_argument("--agent", help="an agent, as for `benchmark run`")
+    p.add_argument("--task", default="legs80-walk", help="task of the agent's episode")
+    p.add_argument("--dataset", type=Path, help="render a dataset's clip instead (its qpos)")
+    p.add_argument("--clip", help="clip name (default with --agent: the task's first test clip)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="out.mp4 or out.gif")
+    p.add_argument("--frames", type=int, help="at most this many frames (default: whole clip)")
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=480)
+    p.set_defaults(handler=_render)
 
     p = commands.add_parser("tasks", help="list the tasks")
     p.add_argument("-v", "--verbose", action="store_true", help="also list each split's clips")
