@@ -335,6 +335,38 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_episode(args: argparse.Namespace) -> int:
+    from benchmark.plots import plot_activations, plot_keypoint_errors, record_episode
+    from benchmark.tasks import get_task
+
+    if not (args.errors or args.activation):
+        print("benchmark: plot episode needs --errors and/or --activation", file=sys.stderr)
+        return 2
+    task = get_task(args.task)
+    clip = args.clip or task.clip_names("test")[0]
+    if clip not in task.clip_names("all"):
+        print(f"benchmark: task {task.id} has no clip {clip!r}", file=sys.stderr)
+        return 2
+    episode = record_episode(args.agent, task.id, clip)
+    for path, draw in ((args.errors, plot_keypoint_errors), (args.activation, plot_activations)):
+        if path:
+            draw(episode, path)
+            print(path)
+    return 0
+
+
+def _plot_coverage(args: argparse.Namespace) -> int:
+    from benchmark.plots import plot_coverage
+
+    try:
+        plot_coverage(args.results, args.output)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"benchmark: {args.results}: {error}", file=sys.stderr)
+        return 2
+    print(args.output)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="benchmark",
@@ -435,6 +467,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=480)
     p.set_defaults(handler=_render)
+
+    plot = commands.add_parser("plot", help="figures of one episode or of a results file")
+    kinds = plot.add_subparsers(dest="kind", metavar="KIND", required=True)
+    p = kinds.add_parser(
+        "episode",
+        help="per-keypoint error over time and the activation heat map of one episode",
+        description="Runs one evaluation episode (frame 0) and draws PNG or SVG files.",
+    )
+    p.add_argument("--agent", required=True, help="an agent, as for `benchmark run`")
+    p.add_argument("--task", default="legs80-walk")
+    p.add_argument("--clip", help="clip name (default: the task's first test clip)")
+    p.add_argument("--errors", type=Path, help="per-keypoint error figure (.png or .svg)")
+    p.add_argument("--activation", type=Path, help="activation heat map (.png or .svg)")
+    p.set_defaults(handler=_plot_episode)
+    p = kinds.add_parser("coverage", help="frame coverage per clip of a results.json")
+    p.add_argument("results", type=Path, help="results.json of `benchmark run`")
+    p.add_argument("-o", "--output", type=Path, required=True, help=".png or .svg")
+    p.set_defaults(handler=_plot_coverage)
 
     p = commands.add_parser("tasks", help="list the tasks")
     p.add_argument("-v", "--verbose", action="store_true", help="also list each split's clips")
