@@ -26,23 +26,9 @@ class Episode:
 
 def record_episode(agent_spec: str, task_id: str, clip: str) -> Episode:
     """One evaluation episode (frame 0, deterministic) with its per-step errors."""
-    from benchmark.agents import is_controller, load_agent
-    from benchmark.env import ImitationEnv
+    from benchmark.runner import open_episode
 
-    agent = load_agent(agent_spec)
-    env = ImitationEnv(task_id, split="all", evaluation=True)
-    env.replay_reference = not is_controller(agent)
-    observation, _ = env.reset(seed=0, options={"clip": clip})
-    if hasattr(agent, "reset"):
-        agent.reset(
-            {
-                "task": env.task.id,
-                "clip": clip,
-                "seed": 0,
-                "action_size": env.action_space.shape[0],
-                "observation_size": env.observation_space.shape[0],
-            }
-        )
+    agent, env, observation = open_episode(agent_spec, task_id, clip)
     errors, activations, terminated = [], [], False
     while True:
         observation, _, terminated, truncated, info = env.step(agent.act(observation))

@@ -226,23 +226,9 @@ def agent_frames(
 ) -> Iterator[tuple[np.ndarray, float]]:
     """Frames of one evaluation episode (frame 0 on, as the protocol) and each one's render
     time; the reference agent replays the clip."""
-    from benchmark.agents import is_controller, load_agent
-    from benchmark.env import ImitationEnv
+    from benchmark.runner import open_episode
 
-    agent = load_agent(agent_spec)
-    env = ImitationEnv(task_id, split="all", evaluation=True)
-    env.replay_reference = not is_controller(agent)
-    observation, _ = env.reset(seed=0, options={"clip": clip})
-    if hasattr(agent, "reset"):
-        agent.reset(
-            {
-                "task": env.task.id,
-                "clip": clip,
-                "seed": 0,
-                "action_size": env.action_space.shape[0],
-                "observation_size": env.observation_space.shape[0],
-            }
-        )
+    agent, env, observation = open_episode(agent_spec, task_id, clip)
     renderer = FrameRenderer(env.body, env.model, settings)
     pairs = bones(env.tracked)
     try:

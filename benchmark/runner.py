@@ -97,22 +97,40 @@ def _run_job(job: Job) -> dict[str, Any]:
     return run_episode(agent, env, job)
 
 
-def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
-    """One evaluation episode from frame 0; never raises for the agent's or physics' faults."""
-    started = time.perf_counter()
-    observation, info = env.reset(seed=job.seed, options={"clip": job.clip})
-    clip_steps = len(env.clip.qpos) - 1
-    task_info = {
+def task_info(env: Any, job: Job) -> dict[str, Any]:
+    """What an agent's `reset` is told before an episode."""
+    return {
         "task": job.task,
         "clip": job.clip,
         "seed": job.seed,
         "action_size": env.action_space.shape[0],
         "observation_size": env.observation_space.shape[0],
     }
+
+
+def open_episode(agent_spec: str, task_id: str, clip: str, seed: int = 0):
+    """(agent, env, first observation) of one evaluation episode, for rendering and plots;
+    unlike `run_episode`, the agent's faults are raised, not recorded."""
+    from benchmark.env import ImitationEnv
+
+    agent = load_agent(agent_spec)
+    env = ImitationEnv(task_id, split="all", evaluation=True)
+    env.replay_reference = not is_controller(agent)
+    observation, _ = env.reset(seed=seed, options={"clip": clip})
+    if hasattr(agent, "reset"):
+        agent.reset(task_info(env, Job(env.task.id, seed, clip, "all")))
+    return agent, env, observation
+
+
+def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
+    """One evaluation episode from frame 0; never raises for the agent's or physics' faults."""
+    started = time.perf_counter()
+    observation, info = env.reset(seed=job.seed, options={"clip": job.clip})
+    clip_steps = len(env.clip.qpos) - 1
     infos, terminated, failure = [], False, None
     try:
         if hasattr(agent, "reset"):
-            agent.reset(task_info)
+            agent.reset(task_info(env, job))
         while True:
             try:
                 action = agent.act(observation)
