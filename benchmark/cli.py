@@ -304,7 +304,13 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from benchmark.render import RenderSettings, agent_frames, dataset_frames, write_video
+    from benchmark.render import (
+        RenderSettings,
+        agent_frames,
+        dataset_frames,
+        side_by_side,
+        write_video,
+    )
     from benchmark.tasks import get_task
 
     settings = RenderSettings(width=args.width, height=args.height)
@@ -324,6 +330,13 @@ def _render(args: argparse.Namespace) -> int:
                     f"task {task.id} has no clip {clip!r}; it has {task.clip_names('all')}"
                 )
             frames = agent_frames(args.agent, task.id, clip, settings, args.frames)
+            if args.beside:
+                other = get_task(args.beside)
+                if clip not in other.clip_names("all"):
+                    raise KeyError(f"task {other.id} has no clip {clip!r} to show beside")
+                frames = side_by_side(
+                    frames, agent_frames(args.agent, other.id, clip, settings, args.frames)
+                )
         report = write_video(frames, args.output)
     except (KeyError, ValueError) as error:
         print(f"benchmark: {error.args[0] if error.args else error}", file=sys.stderr)
@@ -460,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--agent", help="an agent, as for `benchmark run`")
     p.add_argument("--task", default="legs80-walk", help="task of the agent's episode")
+    p.add_argument(
+        "--beside", help="a second task on another body: the same clip rendered to the right"
+    )
     p.add_argument("--dataset", type=Path, help="render a dataset's clip instead (its qpos)")
     p.add_argument("--clip", help="clip name (default with --agent: the task's first test clip)")
     p.add_argument("-o", "--output", type=Path, required=True, help="out.mp4 or out.gif")

@@ -282,6 +282,18 @@ def dataset_frames(
         renderer.close()
 
 
+def side_by_side(
+    left: Iterator[tuple[np.ndarray, float]], right: Iterator[tuple[np.ndarray, float]]
+) -> Iterator[tuple[np.ndarray, float]]:
+    """Two frame streams joined left and right, until both end (the shorter one's last frame
+    holds, so a body that falls early stays in view)."""
+    last_left = last_right = None
+    for pair in itertools.zip_longest(left, right):
+        (a, ta), (b, tb) = pair[0] or (last_left, 0.0), pair[1] or (last_right, 0.0)
+        last_left, last_right = a, b
+        yield np.concatenate([a, b], axis=1), ta + tb
+
+
 def write_video(
     frames: Iterator[tuple[np.ndarray, float]], path: Path, fps: float = 30.0
 ) -> RenderReport:

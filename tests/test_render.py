@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.render import FrameRenderer, RenderSettings, bones, ensure_gl_backend
+from benchmark.render import (
+    FrameRenderer,
+    RenderSettings,
+    bones,
+    ensure_gl_backend,
+    side_by_side,
+)
 
 ensure_gl_backend()
 
@@ -74,3 +80,19 @@ def test_a_dataset_clip_renders_and_bad_input_is_refused(tmp_path, capsys):
     assert not (tmp_path / "x.mp4").exists()
     with pytest.raises(SystemExit):
         main(["render", "--agent", "zero"])  # no output file
+
+
+def test_side_by_side_holds_the_shorter_streams_last_frame(tmp_path):
+    left = [(np.full((2, 2, 3), k, np.uint8), 0.1) for k in (1, 2)]
+    right = [(np.full((2, 3, 3), 10 + k, np.uint8), 0.2) for k in range(4)]
+    joined = list(side_by_side(iter(left), iter(right)))
+    assert len(joined) == 4 and joined[0][0].shape == (2, 5, 3)
+    assert [int(frame[0, 0, 0]) for frame, _ in joined] == [1, 2, 2, 2]
+    assert [int(frame[0, 4, 0]) for frame, _ in joined] == [10, 11, 12, 13]
+
+    out = tmp_path / "two.mp4"
+    command = ["render", "--agent", "reference", "--task", "legs80-walk", "--beside"]
+    command += ["legs86-walk", "--frames", "3", "--width", "160", "--height", "120"]
+    assert main(command + ["-o", str(out)]) == 0
+    frames = imageio.mimread(out)
+    assert len(frames) == 3 and frames[0].shape == (120, 320, 3)
