@@ -469,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="video of an agent tracking a clip, or of a retargeted clip alone",
         description="MuJoCo offscreen rendering (MUJOCO_GL=osmesa unless set): muscles coloured "
         "by activation, the reference keypoints as a green ghost, a camera following the "
-        "pelvis, frame and live MPJPE in a corner. MP4 or GIF by the output's suffix.",
+        "pelvis, frame and live MPJPE in a corner. MP4, GIF or a PNG still by the output's suffix.",
     )
     p.add_argument("--agent", help="an agent, as for `benchmark run`")
     p.add_argument("--task", default="legs80-walk", help="task of the agent's episode")
@@ -478,8 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dataset", type=Path, help="render a dataset's clip instead (its qpos)")
     p.add_argument("--clip", help="clip name (default with --agent: the task's first test clip)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="out.mp4 or out.gif")
-    p.add_argument("--frames", type=int, help="at most this many frames (default: whole clip)")
+    p.add_argument(
+        "-o", "--output", type=Path, required=True, help="out.mp4, out.gif, or out.png (a still)"
+    )
+    p.add_argument(
+        "--frames", type=int, help="at most this many frames (default: whole clip); .png: the last"
+    )
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=480)
     p.set_defaults(handler=_render)

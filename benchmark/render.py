@@ -297,12 +297,21 @@ def side_by_side(
 def write_video(
     frames: Iterator[tuple[np.ndarray, float]], path: Path, fps: float = 30.0
 ) -> RenderReport:
-    """Encode frames to MP4 (libx264) or GIF, chosen by the suffix; returns what was written."""
+    """Encode frames to MP4 (libx264) or GIF, or keep the last one as a PNG still, chosen by
+    the suffix; returns what was written."""
     import imageio.v2 as imageio
 
     path = Path(path)
-    if path.suffix.lower() not in (".mp4", ".gif"):
-        raise ValueError(f"{path}: the output must end in .mp4 or .gif")
+    if path.suffix.lower() not in (".mp4", ".gif", ".png"):
+        raise ValueError(f"{path}: the output must end in .mp4, .gif or .png")
+    if path.suffix.lower() == ".png":
+        count, seconds, last = 0, 0.0, None
+        for pixels, elapsed in frames:
+            count, seconds, last = count + 1, seconds + elapsed, pixels
+        if last is None:
+            raise ValueError(f"{path}: no frame was rendered")
+        imageio.imwrite(path, last)
+        return RenderReport(path, count, last.shape[1], last.shape[0], seconds)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial" + path.suffix)
     options = {"fps": fps}

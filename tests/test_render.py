@@ -96,3 +96,10 @@ def test_side_by_side_holds_the_shorter_streams_last_frame(tmp_path):
     assert main(command + ["-o", str(out)]) == 0
     frames = imageio.mimread(out)
     assert len(frames) == 3 and frames[0].shape == (120, 320, 3)
+
+
+def test_a_png_still_is_the_last_frame_rendered(tmp_path):
+    still = tmp_path / "still.png"
+    command = ["render", "--agent", "reference", "--frames", "2", "--width", "160"]
+    assert main(command + ["--height", "120", "-o", str(still)]) == 0
+    assert imageio.imread(still).shape == (120, 160, 3)
