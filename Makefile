@@ -15,6 +15,7 @@ demo: setup
 	$(BIN)/benchmark datasets build
 	$(BIN)/benchmark tasks
 	$(BIN)/benchmark run --agent random -o results/demo-random --resume
+	$(BIN)/benchmark run --agent baselines:pretrained -o results/demo-pretrained --resume
 
 test: setup
 	$(BIN)/ruff check .

@@ -2,6 +2,6 @@
 comparison (`baselines.compare`) and the shipped policy (`benchmark run --agent
 baselines:pretrained`)."""
 
-from baselines.pretrained import pretrained
+from baselines.shipped import pretrained
 
 __all__ = ["pretrained"]

@@ -97,5 +97,5 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) != 3:
-        sys.exit("usage: python -m baselines.pretrained RUN_DIR NAME")
+        sys.exit("usage: python -m baselines.shipped RUN_DIR NAME")
     print(ship(Path(sys.argv[1]), sys.argv[2]))
