@@ -498,7 +498,11 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     index = order[start : start + size]
                     mb = {k: v[index] for k, v in flat.items()}
                     distribution = model.distribution(mb["observation"])
-                    ratio = (distribution.log_prob(mb["action"]).sum(-1) - mb["logprob"]).exp()
+                    log_ratio = distribution.log_prob(mb["action"]).sum(-1) - mb["logprob"]
+                    # a DEP action far from the policy can move its log-probability by tens
+                    # in one update; exp would overflow to inf and the gradient to NaN. Past
+                    # e^20 the clipped objective passes no gradient anyway.
+                    ratio = torch.clamp(log_ratio, -20.0, 20.0).exp()
                     advantage = mb["advantage"]
                     advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
                     surrogate = torch.minimum(
