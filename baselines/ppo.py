@@ -513,6 +513,11 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     policy_loss = -(surrogate * mask).sum() / mask.sum().clamp(min=1.0)
                     value_loss = 0.5 * (model.value(mb["observation"]) - mb["return"]).pow(2)
                     loss = policy_loss + config.value_coef * value_loss.mean()
+                    if not torch.isfinite(loss):
+                        raise FloatingPointError(
+                            f"non-finite loss in the update after step {step}; "
+                            f"{checkpoint_path} holds the last good state"
+                        )
                     optimizer.zero_grad()
                     loss.backward()
                     nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)

@@ -251,7 +251,7 @@ def _train(args: argparse.Namespace) -> int:
             dep_original=args.dep_original,
         )
         final = train(config, out, resume=args.resume, progress=not args.quiet)
-    except (CheckpointError, FileExistsError, ValueError) as error:
+    except (CheckpointError, FileExistsError, ValueError, FloatingPointError) as error:
         print(f"benchmark: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
