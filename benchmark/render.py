@@ -107,7 +107,12 @@ class FrameRenderer:
         self.mujoco = mujoco
         self.settings = settings or RenderSettings()
         self.model = model
+        # the light scene: no reflections, no multisampling, coarser spheres and capsules;
+        # on a CPU (OSMesa) this takes a 640x480 frame of the 80-muscle legs from about 200 ms
+        # to about 40 ms. Visual settings only: the physics is untouched.
         model.mat_reflectance[:] = 0.0
+        model.vis.quality.offsamples = 0
+        model.vis.quality.numslices, model.vis.quality.numstacks = 12, 8
         self.renderer = mujoco.Renderer(model, self.settings.height, self.settings.width)
         flags = self.renderer.scene.flags
         for flag in ("mjRND_SHADOW", "mjRND_REFLECTION", "mjRND_SKYBOX"):
