@@ -201,9 +201,7 @@ def evaluate(policy: nn.Module, env: Any, task: str) -> tuple[dict[str, float], 
 
     agent = PolicyAgent(policy)
     records = [run_episode(agent, env, Job(task, 0, clip.name, "test")) for clip in env.clips]
-    names = {f.name for f in fields(EpisodeMetrics)}
-    episodes = [EpisodeMetrics(**{k: v for k, v in r.items() if k in names}) for r in records]
-    return task_summary(episodes), records
+    return task_summary([EpisodeMetrics.from_record(r) for r in records]), records
 
 
 # -- checkpoints -----------------------------------------------------------------------------
@@ -211,17 +209,18 @@ class CheckpointError(ValueError):
     """A checkpoint that is corrupted or belongs to another task, body or model."""
 
 
-def load_checkpoint(path: Path, *, task: str | None = None) -> dict[str, Any]:
-    """Read a checkpoint, refusing a corrupted one or one of another task or body model."""
+def _read(path: Path, expected_format: str, what: str, task: str | None = None) -> dict:
+    """A saved state, refused if damaged, of another format or task, or made on another
+    body model than the installed one."""
     import morphologies
     from benchmark.tasks import get_task
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for a damaged file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({error})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: field 'format' is not {CHECKPOINT_FORMAT!r}")
+        raise CheckpointError(f"{path}: not a readable {what} ({error})") from None
+    if not isinstance(state, dict) or state.get("format") != expected_format:
+        raise CheckpointError(f"{path}: field 'format' is not {expected_format!r}")
     if task is not None and state["task"] != get_task(task).id:
         raise CheckpointError(
             f"{path}: field 'task' is {state['task']!r}, expected {get_task(task).id!r}"
@@ -230,9 +229,15 @@ def load_checkpoint(path: Path, *, task: str | None = None) -> dict[str, Any]:
     if state["morphology"] != body.name or state["model_hash"] != body.model_hash:
         raise CheckpointError(
             f"{path}: fields 'morphology'/'model_hash' are {state['morphology']!r}/"
-            f"{state['model_hash'][:12]}, expected {body.name!r}/{body.model_hash[:12]}"
+            f"{state['model_hash'][:12]}, the installed body is {body.name!r}/"
+            f"{body.model_hash[:12]}"
         )
     return state
+
+
+def load_checkpoint(path: Path, *, task: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint, refusing a corrupted one or one of another task or body model."""
+    return _read(path, CHECKPOINT_FORMAT, "checkpoint", task)
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
@@ -560,8 +565,8 @@ def save_policy(policy: DeterministicPolicy, out: Path, header: dict[str, Any]) 
     """policy.pt (weights and what they are for) and policy.onnx (normaliser in the graph)."""
     import warnings
 
-    meta = {k: header[k] for k in ("task", "morphology", "model_hash", "observation_size")}
-    meta["action_size"] = header["action_size"]
+    names = ("task", "morphology", "model_hash", "observation_size", "action_size")
+    meta = {k: header[k] for k in names}
     meta["hidden"] = list(header["config"]["hidden"])
     state = {"format": POLICY_FORMAT, **meta, "policy": policy.state_dict()}
     _save(out / "policy.pt", state)
@@ -584,21 +589,7 @@ def save_policy(policy: DeterministicPolicy, out: Path, header: dict[str, Any]) 
 
 def load_policy(path: Path) -> tuple[DeterministicPolicy, dict[str, Any]]:
     """A saved policy.pt, refused if corrupted or made for another body model."""
-    import morphologies
-    from benchmark.tasks import get_task
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise CheckpointError(f"{path}: not a readable policy file ({error})") from None
-    if not isinstance(state, dict) or state.get("format") != POLICY_FORMAT:
-        raise CheckpointError(f"{path}: field 'format' is not {POLICY_FORMAT!r}")
-    body = morphologies.get(get_task(state["task"]).morphology)
-    if state["model_hash"] != body.model_hash:
-        raise CheckpointError(
-            f"{path}: field 'model_hash' is {state['model_hash'][:12]}, the installed "
-            f"{body.name} is {body.model_hash[:12]}"
-        )
+    state = _read(path, POLICY_FORMAT, "policy file")
     config = TrainConfig(hidden=tuple(state["hidden"]))
     model = ActorCritic(state["observation_size"], state["action_size"], config)
     policy = DeterministicPolicy(model)

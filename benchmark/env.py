@@ -231,12 +231,9 @@ class ImitationEnv(gymnasium.Env):
         return observation, reward, terminated, truncated, info
 
     def _divergence(self) -> str:
-        warnings = (
-            mujoco.mjtWarning.mjWARN_BADQPOS,
-            mujoco.mjtWarning.mjWARN_BADQVEL,
-            mujoco.mjtWarning.mjWARN_BADQACC,
-        )
-        names = ", ".join(w.name for w in warnings if self.data.warning[int(w)].number)
+        first = int(mujoco.mjtWarning.mjWARN_BADQPOS)
+        raised = np.flatnonzero(self._divergence_counts) + first
+        names = ", ".join(mujoco.mjtWarning(int(w)).name for w in raised)
         return f"simulation diverged at clip frame {self.frame} ({names})"
 
     # -- observation ----------------------------------------------------------------------

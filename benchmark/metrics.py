@@ -47,6 +47,11 @@ class EpisodeMetrics:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_record(cls, record: dict) -> EpisodeMetrics:
+        """From an episode record of a results file (extra keys such as `key` ignored)."""
+        return cls(**{k: v for k, v in record.items() if k in cls.__dataclass_fields__})
+
 
 def episode_metrics(
     clip: str,

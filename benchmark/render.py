@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import morphologies
+from benchmark import protocol
 
 GHOST_RGBA = (0.1, 0.85, 0.2, 0.85)
 REST_RGBA = np.array([0.2, 0.3, 0.9, 1.0])
@@ -121,7 +122,7 @@ class FrameRenderer:
         self.camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
         root = model.joint(body.root_joint).bodyid[0]
         self.camera.trackbodyid = int(root)
-        scale = body.measures.hip_height / 0.867  # human_legs_80's standing hip height
+        scale = protocol.size_scale(body)
         self.camera.distance = self.settings.distance * scale
         self.camera.elevation = self.settings.elevation
         self.root, self.forward = int(root), np.asarray(body.frame.forward_vector)
@@ -236,23 +237,18 @@ def agent_frames(
     agent, env, observation = open_episode(agent_spec, task_id, clip)
     renderer = FrameRenderer(env.body, env.model, settings)
     pairs = bones(env.tracked)
+    limit = len(env.clip.qpos) if frames is None else frames
+    mpjpe, ended = 0.0, False
     try:
-        mpjpe, limit = 0.0, len(env.clip.qpos) if frames is None else frames
         for index in range(limit):
             text = [f"{task_id} {clip}", f"frame {env.frame}", f"MPJPE {1000 * mpjpe:6.1f} mm"]
             started = time.perf_counter()
             pixels = renderer.frame(env.data, env.clip.keypoints[env.frame], pairs, text)
             yield pixels, time.perf_counter() - started
-            if index == limit - 1:
+            if ended or index == limit - 1:
                 return
             observation, _, terminated, truncated, info = env.step(agent.act(observation))
-            mpjpe = info["mpjpe"]
-            if terminated or truncated:
-                text = [f"{task_id} {clip}", f"frame {env.frame}", f"MPJPE {1000 * mpjpe:6.1f} mm"]
-                started = time.perf_counter()
-                pixels = renderer.frame(env.data, env.clip.keypoints[env.frame], pairs, text)
-                yield pixels, time.perf_counter() - started
-                return
+            mpjpe, ended = info["mpjpe"], terminated or truncated
     finally:
         renderer.close()
 

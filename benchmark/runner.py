@@ -259,7 +259,7 @@ def _results(header, tasks, split, seeds, records, started, complete) -> dict[st
         clips = task.clip_names(split)
         mine = [r for r in records.values() if r["task"] == task.id]
         episodes = [
-            EpisodeMetrics(**{k: v for k, v in r.items() if k in EpisodeMetrics.__annotations__})
+            EpisodeMetrics.from_record(r)
             for r in sorted(mine, key=lambda r: (r["seed"], clips.index(r["clip"])))
         ]
         summary = task_summary(episodes) if episodes else {}
