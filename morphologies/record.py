@@ -151,6 +151,7 @@ class Morphology:
     tracked_keypoints: tuple[str, ...]
     frame: FrameConvention
     sim: SimSettings
+    species: str = "human"  # retargeting picks its method by source and target species
     root_joint: str = "root"
     standing_key: str = "standing"
     # Leg joints from hip down whose segment lengths, plus the last one's height above the

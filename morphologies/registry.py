@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from morphologies.human import HUMAN_MORPHOLOGIES
+from morphologies.ostrich import OSTRICH
 from morphologies.record import Morphology
 
 
@@ -37,5 +38,5 @@ def get(name: str) -> Morphology:
         ) from None
 
 
-for _morphology in HUMAN_MORPHOLOGIES:
+for _morphology in (*HUMAN_MORPHOLOGIES, OSTRICH):
     register(_morphology)
