@@ -17,6 +17,8 @@ import morphologies
 from benchmark.protocol import PROTOCOL_VERSION
 from retargeting.datasets import open_dataset
 from retargeting.retarget import Clip
+from retargeting.sources.ostrich import TEST as OSTRICH_TEST
+from retargeting.sources.ostrich import TRAIN as OSTRICH_TRAIN
 
 _WALK = {
     "train": ("walk_0.8", "walk_1.3", "walk_1.8", "walk_1.3_startstop"),
@@ -67,11 +69,11 @@ class Task:
 
     def dataset(self, cache: Path | None = None) -> Path:
         """The task's dataset file, built into the cache the first time it is needed."""
-        from retargeting.datasets.suites import ensure_default
+        from retargeting.datasets.suites import BUILT_IN, ensure_built
 
-        if self.suite != "default":
+        if self.suite not in BUILT_IN:
             raise ValueError(f"task {self.id}: suite {self.suite!r} is not buildable here")
-        return ensure_default(morphologies.get(self.morphology), cache, progress=False)
+        return ensure_built(self.suite, morphologies.get(self.morphology), cache, progress=False)
 
     def load_clips(self, split: str, cache: Path | None = None) -> list[Clip]:
         """The accepted reference clips of a split, in the task's order."""
@@ -95,6 +97,16 @@ TASKS: dict[str, Task] = {
         Task("legs80-turn", "human_legs_80", "walk and run while turning", **_TURN),
         Task("legs86-walk", "human_legs_abs_86", "walk, body with abdominal muscles", **_WALK),
         Task("legs290-walk", "human_legs_back_290", "walk, body with the MyoBack trunk", **_WALK),
+        Task("ostrich-walk", "ostrich", "human walks, Froude-scaled onto the ostrich", **_WALK),
+        Task("ostrich-run", "ostrich", "human runs, Froude-scaled onto the ostrich", **_RUN),
+        Task(
+            "ostrich-run-real",
+            "ostrich",
+            "real ostrich running: single passes and a 25 s looped stride",
+            train=OSTRICH_TRAIN,
+            test=OSTRICH_TEST,
+            suite="ostrich-real",
+        ),
     )
 }
 

@@ -33,6 +33,15 @@ class IkSettings:
     solver: str = "daqp"
     floor_clearance: float = 0.002  # m: the least distance kept between a foot geom and the floor
     floor_gain: float = 0.85  # fraction of the remaining gap a foot may close in one iteration
+    # feet further than this from the floor are not held by the floor limit; a foot must not
+    # fall further in one frame (at 30 fps a human foot falls a few cm)
+    floor_detection: float = 0.1
+
+    @classmethod
+    def for_body(cls, morphology: Morphology) -> IkSettings:
+        """The defaults, except for the ostrich: its toes fall up to 13 cm in one frame as
+        they touch down (1.1 m legs at running speed), so the floor limit looks further."""
+        return cls(floor_detection=0.3) if morphology.species == "ostrich" else cls()
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,16 @@ class IkResult:
 
 
 def solve_motion(
-    morphology: Morphology, targets: Motion, settings: IkSettings = IkSettings()
+    morphology: Morphology,
+    targets: Motion,
+    settings: IkSettings = IkSettings(),
+    weights: dict[str, float] | None = None,
 ) -> IkResult:
-    """Joint trajectories that put the body's keypoints on `targets` (already scaled)."""
+    """Joint trajectories that put the body's keypoints on `targets` (already scaled).
+
+    `weights` override `KEYPOINT_WEIGHTS` per keypoint name (others weigh 1).
+    """
+    weights = {**KEYPOINT_WEIGHTS, **(weights or {})}
     model = morphology.model()
     configuration = mink.Configuration(model, morphology.standing_qpos())
     known = {k.name: k for k in morphology.keypoints}
@@ -58,7 +74,7 @@ def solve_motion(
         mink.FrameTask(
             frame_name=known[n].target,
             frame_type=known[n].element,
-            position_cost=KEYPOINT_WEIGHTS.get(n, 1.0),
+            position_cost=weights.get(n, 1.0),
             orientation_cost=0.0,
         )
         for n in names
@@ -123,7 +139,7 @@ def floor_limit(morphology: Morphology, settings: IkSettings) -> mink.CollisionA
         geom_pairs=[([model.geom(g).name for g in feet], [model.geom(floor_geom(model)).name])],
         gain=settings.floor_gain,
         minimum_distance_from_collisions=settings.floor_clearance,
-        collision_detection_distance=0.1,
+        collision_detection_distance=settings.floor_detection,
     )
 
 

@@ -30,6 +30,7 @@ class MotionMeta:
     subject: str = ""
     licence: str = ""
     original_fps: float = 0.0
+    species: str = "human"  # whose movement it is; retargeting picks its method from it
     notes: tuple[str, ...] = ()  # what was done to the data on the way in
 
 

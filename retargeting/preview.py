@@ -1,5 +1,6 @@
-"""A stick-figure check of a retargeting: source keypoints (scaled to the body) against the
-body's keypoints after IK, at the first, middle and last frame."""
+"""A stick-figure check of a retargeting: the keypoint targets made from the source (scaled to
+the body, or Froude-scaled onto the ostrich) against the body's keypoints after IK, at the
+first, middle and last frame."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ import numpy as np
 
 from morphologies import Morphology
 from retargeting.motion import Motion
-from retargeting.retarget import Clip
-from retargeting.scaling import scale_motion
+from retargeting.retarget import Clip, reference_targets
 
 # Bones drawn between canonical keypoints, where both ends exist.
 BONES = (
     ("pelvis", "r_hip"), ("pelvis", "l_hip"),
     ("r_hip", "r_knee"), ("r_knee", "r_ankle"), ("r_ankle", "r_toe"), ("r_ankle", "r_heel"),
     ("l_hip", "l_knee"), ("l_knee", "l_ankle"), ("l_ankle", "l_toe"), ("l_ankle", "l_heel"),
+    ("r_ankle", "r_mtp"), ("r_mtp", "r_toe"), ("l_ankle", "l_mtp"), ("l_mtp", "l_toe"),
     ("pelvis", "torso"), ("pelvis", "neck_base"), ("neck_base", "head"), ("pelvis", "head"),
 )  # fmt: skip
 
@@ -28,7 +29,7 @@ def draw_preview(motion: Motion, clip: Clip, morphology: Morphology, path: str |
     matplotlib.use("Agg")  # files only; no display needed
     import matplotlib.pyplot as plt
 
-    source = scale_motion(motion.resample(clip.fps), morphology)
+    source, _ = reference_targets(motion, morphology, clip.fps)
     frames = sorted({0, clip.qpos.shape[0] // 2, clip.qpos.shape[0] - 1})
     figure = plt.figure(figsize=(4.2 * len(frames), 4.6))
     for column, frame in enumerate(frames):
@@ -38,7 +39,7 @@ def draw_preview(motion: Motion, clip: Clip, morphology: Morphology, path: str |
             source.keypoints[min(frame, source.num_frames - 1)],
             source.keypoint_names,
             "tab:blue",
-            "source (scaled)",
+            "targets from the source",
         )
         _skeleton(
             axes,
@@ -96,7 +97,11 @@ def _skeleton(axes, points, names, colour, label, alpha=1.0) -> None:
     named = dict(zip(names, points, strict=True))
     drawn = False
     for a, b in BONES:
-        if a in named and b in named:
+        through_mtp = (a, b) in (
+            ("r_ankle", "r_toe"),
+            ("l_ankle", "l_toe"),
+        ) and f"{a[0]}_mtp" in named
+        if a in named and b in named and not through_mtp:
             line = np.stack([named[a], named[b]])
             axes.plot(
                 *line.T, color=colour, alpha=alpha, linewidth=2, label=None if drawn else label

@@ -1,4 +1,10 @@
-"""Human motion -> reference clip of a human morphology: resample, scale, IK, measure."""
+"""Motion -> reference clip of a morphology: targets, IK, quality.
+
+The targets depend on whose motion it is and whose body receives it:
+- human -> human body: segment-length scaling (`retargeting.scaling`);
+- ostrich -> ostrich: the keypoints as they are, on the floor (same skeleton lengths);
+- human -> ostrich: dynamic similarity, contacts kept, a posture prior (`cross_species`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,12 @@ import mujoco
 import numpy as np
 
 from morphologies import Morphology
+from retargeting.cross_species import GUIDE_WEIGHT, human_to_ostrich
 from retargeting.ik import IkSettings, solve_motion
 from retargeting.motion import Motion, MotionMeta
 from retargeting.quality import Gates, Quality, measure
 from retargeting.scaling import scale_motion
+from retargeting.sources.ostrich import ground
 
 PROTOCOL_FPS = 30.0
 
@@ -47,16 +55,23 @@ def retarget(
     morphology: Morphology,
     *,
     fps: float = PROTOCOL_FPS,
-    ik: IkSettings = IkSettings(),
+    ik: IkSettings | None = None,
     gates: Gates = Gates(),
+    cadence: float | None = None,
 ) -> Clip:
-    """Retarget a z-up human keypoint motion onto a human morphology."""
-    targets = scale_motion(motion.resample(fps), morphology)
-    wanted = [n for n in ik_keypoints(morphology) if n in targets.keypoint_names]
-    targets = targets.select(tuple(wanted))
-    solved = solve_motion(morphology, targets, ik)
-    reached = solved.select(targets.keypoint_names)
-    quality, contacts = measure(morphology, solved.qpos, targets.keypoints, reached)
+    """Retarget a z-up keypoint motion onto a morphology (see the module docstring).
+
+    The quality's residual is over the targets proper; the posture prior's guides, which
+    IK follows only lightly, are left out of it. `ik` defaults to `IkSettings.for_body`.
+    `cadence` is for human -> ostrich only (`cross_species`; 1 = Froude scaling alone).
+    """
+    targets, guides = reference_targets(motion, morphology, fps, cadence)
+    weights = dict.fromkeys(guides, GUIDE_WEIGHT)
+    solved = solve_motion(morphology, targets, ik or IkSettings.for_body(morphology), weights)
+    judged = tuple(n for n in targets.keypoint_names if n not in guides)
+    quality, contacts = measure(
+        morphology, solved.qpos, targets.select(judged).keypoints, solved.select(judged)
+    )
     model = morphology.model()
     tracked = morphology.tracked_keypoints
     return Clip(
@@ -72,6 +87,31 @@ def retarget(
         rejected=tuple(gates.failures(quality)),
         meta=targets.meta,
     )
+
+
+def reference_targets(
+    motion: Motion,
+    morphology: Morphology,
+    fps: float = PROTOCOL_FPS,
+    cadence: float | None = None,
+) -> tuple[Motion, tuple[str, ...]]:
+    """Keypoint targets at `fps` for `morphology`, and which of them are only guides."""
+    pair = (motion.meta.species, morphology.species)
+    if cadence is not None and pair != ("human", "ostrich"):
+        raise ValueError(f"cadence applies to human -> ostrich only, not {pair[0]} -> {pair[1]}")
+    if pair == ("human", "ostrich"):
+        return human_to_ostrich(motion, morphology, fps, cadence)
+    if pair == ("human", "human"):
+        targets = scale_motion(motion.resample(fps), morphology)
+    elif pair == ("ostrich", "ostrich"):
+        targets = ground(motion).resample(fps)
+    else:
+        raise ValueError(
+            f"no retargeting of {pair[0]} motion {motion.name!r} onto {morphology.name} "
+            f"({pair[1]}); the methods are human -> human, human -> ostrich, ostrich -> ostrich"
+        )
+    wanted = tuple(n for n in ik_keypoints(morphology) if n in targets.keypoint_names)
+    return targets.select(wanted), ()
 
 
 def finite_difference_qvel(model: mujoco.MjModel, qpos: np.ndarray, fps: float) -> np.ndarray:

@@ -69,8 +69,8 @@ def _pelvis_frame(r_hip: np.ndarray, l_hip: np.ndarray, up: np.ndarray) -> np.nd
     return np.stack([forward, left, up], axis=-1)
 
 
-def _pelvis_frames(r_hip: np.ndarray, l_hip: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) pelvis frames of a z-up motion."""
+def pelvis_frames(r_hip: np.ndarray, l_hip: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) pelvis frames of a z-up motion: columns forward, left, up (level)."""
     up = np.array([0.0, 0.0, 1.0])
     return np.stack(
         [_pelvis_frame(right, left, up) for right, left in zip(r_hip, l_hip, strict=True)]
@@ -87,7 +87,7 @@ def scale_motion(motion: Motion, morphology: Morphology) -> Motion:
     target = TargetSkeleton.of(morphology)
     src = {name: motion.keypoint(name) for name in motion.keypoint_names}
     middle = (src["r_hip"] + src["l_hip"]) / 2
-    frames = _pelvis_frames(src["r_hip"], src["l_hip"])
+    frames = pelvis_frames(src["r_hip"], src["l_hip"])
 
     source_leg = np.median(
         np.linalg.norm(src["r_hip"] - src["r_knee"], axis=1)

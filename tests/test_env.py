@@ -30,8 +30,9 @@ def _episode(env, clip, action=None, replay=False):
             return infos, terminated, truncated
 
 
-def test_replaying_the_reference_reads_zero_error():
-    env = gymnasium.make("crossmimic/legs80-walk-v1", evaluation=True).unwrapped
+@pytest.mark.parametrize("task", ["legs80-walk", "ostrich-walk", "ostrich-run", "ostrich-run-real"])
+def test_replaying_the_reference_reads_zero_error(task):
+    env = gymnasium.make(f"crossmimic/{task}-v1", evaluation=True).unwrapped
     for clip in env.clips:
         infos, terminated, truncated = _episode(env, clip.name, replay=True)
         assert truncated and not terminated

@@ -35,11 +35,12 @@ def build_dataset(
     path: str | Path,
     *,
     fps: float = PROTOCOL_FPS,
-    ik: IkSettings = IkSettings(),
+    ik: IkSettings | None = None,
     gates: Gates = Gates(),
     progress: bool = True,
 ) -> Path:
     """Retarget every input (skipping those an interrupted build already wrote)."""
+    ik = ik or IkSettings.for_body(morphology)
     names = [item.name for item in inputs]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

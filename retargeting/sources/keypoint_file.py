@@ -3,6 +3,7 @@
 The format: `keypoints` (T, K, 3) in metres, world frame, z up; `keypoint_names` (K,)
 strings; `fps` a positive scalar. Optional `subject` and `licence` strings. This is the
 format of the real ostrich keypoint clips used to validate cross-species retargeting.
+An optional `species` string says whose motion it is ("human" unless given).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from retargeting.motion import Motion, MotionFormatError, MotionMeta
 REQUIRED = ("keypoints", "keypoint_names", "fps")
 
 
-def load_keypoint_npz(path: str | Path, *, licence: str = "") -> Motion:
+def load_keypoint_npz(path: str | Path, *, licence: str = "", species: str = "") -> Motion:
     """Read one keypoint clip; every fault names the file and the field."""
     path = Path(path)
     arrays = read_npz(path)
@@ -46,6 +47,7 @@ def load_keypoint_npz(path: str | Path, *, licence: str = "") -> Motion:
             subject=str(arrays["subject"]) if "subject" in arrays else "",
             licence=str(arrays["licence"]) if "licence" in arrays else licence,
             original_fps=fps,
+            species=species or (str(arrays["species"]) if "species" in arrays else "human"),
         ),
     )
 

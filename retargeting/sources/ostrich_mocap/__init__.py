@@ -1,0 +1,1 @@
+"""Real ostrich keypoint clips shipped with the package (see README.md in this folder)."""
