@@ -123,13 +123,12 @@ def _datasets_build(args: argparse.Namespace) -> int:
     from retargeting.datasets.build import build_dataset
 
     cache = Path(args.cache) if args.cache else suites.cache_dir()
-    bodies = [morphologies.get(n) for n in (args.morphology or suites.HUMAN_BODIES)]
+    names = args.morphology or suites.SUITE_BODIES.get(args.suite, suites.HUMAN_BODIES)
+    bodies = [morphologies.get(n) for n in names]
     jobs = []  # (inputs, body, output file)
-    if args.suite == "default":
-        jobs = [
-            (suites.default_inputs(), b, suites.dataset_path(cache, "default", b.name))
-            for b in bodies
-        ]
+    if args.suite in suites.BUILT_IN:
+        inputs = suites.suite_inputs(args.suite)
+        jobs = [(inputs, b, suites.dataset_path(cache, args.suite, b.name)) for b in bodies]
     else:
         if not args.amass_root:
             print("benchmark: --suite amass-kit needs --amass-root DIR", file=sys.stderr)
@@ -154,9 +153,18 @@ def _datasets_build(args: argparse.Namespace) -> int:
             print(f"{output}: already built (use --force to rebuild)")
             continue
         output.unlink(missing_ok=True)
-        build_dataset(inputs, body, output, progress=not args.quiet)
+        gates = suites.suite_gates(args.suite)
+        build_dataset(inputs, body, output, gates=gates, progress=not args.quiet)
         print(_quality_table(output))
         print(f"wrote {output}\n")
+    return 0
+
+
+def _gait_compare(args: argparse.Namespace) -> int:
+    from benchmark.gait_compare import compare_gaits, format_report
+
+    cache = Path(args.cache) if args.cache else None
+    print(format_report(compare_gaits([Path(p) for p in args.human], cache)))
     return 0
 
 
@@ -525,15 +533,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_retarget)
 
+    p = commands.add_parser(
+        "gait-compare",
+        help="real ostrich running vs human running retargeted onto the ostrich",
+        description="Duty factor, stride length / leg length, stride frequency and joint "
+        "ranges of the real ostrich running clips and of human runs retargeted onto the "
+        "ostrich at the same Froude numbers.",
+    )
+    p.add_argument("--human", action="append", default=[], help="also a human motion file")
+    p.add_argument("--cache", help="dataset folder (default: $CROSSMIMIC_CACHE or ~/.cache)")
+    p.set_defaults(handler=_gait_compare)
+
     datasets = commands.add_parser("datasets", help="build and list the suite datasets")
     actions = datasets.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = actions.add_parser(
         "build",
         help="build suite datasets into the user cache (once)",
-        description="default: the procedural locomotion suite onto every human body. "
-        "amass-kit: the Kinesis KIT split (975 train / 109 test) from an AMASS copy.",
+        description="default: the procedural locomotion suite onto every human body and the "
+        "ostrich. ostrich-real: the real ostrich clips onto the ostrich. amass-kit: the "
+        "Kinesis KIT split (975 train / 109 test) from an AMASS copy.",
     )
-    p.add_argument("--suite", choices=("default", "amass-kit"), default="default")
+    p.add_argument("--suite", choices=("default", "ostrich-real", "amass-kit"), default="default")
     p.add_argument("--morphology", action="append", help="body to build for (repeatable)")
     p.add_argument("--amass-root", help="AMASS folder holding KIT/<subject>/*.npz")
     p.add_argument("--allow-missing", action="store_true", help="skip KIT files not found")
