@@ -77,7 +77,7 @@ class TrainConfig:
     eval_every: int = 100_000  # steps between evaluations on the test clips
     threads: int = 1  # torch threads in the learner (the workers use the other cores)
     # DEP-PPO
-    dep_preset: str = "myosuite_legs"
+    dep_preset: str | None = None  # None: `ostrich` for the ostrich, else `myosuite_legs`
     dep_warmup: int | None = None  # steps of DEP only; None: the preset's
     switching: str = "stochastic"  # or "deterministic"
     rl_length: int = 50  # policy steps between DEP blocks (deterministic switching)
@@ -96,6 +96,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if self.envs * self.rollout % self.minibatches:
             raise ValueError("envs x rollout must divide into the minibatches")
+        if self.dep_preset is None:
+            import morphologies
+            from benchmark.tasks import get_task
+
+            body = morphologies.get(get_task(self.task).morphology)
+            self.dep_preset = "ostrich" if body.species == "ostrich" else "myosuite_legs"
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

@@ -447,7 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollout", type=int, default=256, help="steps per env per iteration")
     p.add_argument("--minibatches", type=int, default=8)
     p.add_argument("--eval-every", type=int, default=100_000, help="steps between evaluations")
-    p.add_argument("--dep-preset", default="myosuite_legs", help="myosuite_legs | ostrich")
+    p.add_argument(
+        "--dep-preset", help="myosuite_legs | ostrich (default: the one for the task's body)"
+    )
     p.add_argument("--dep-warmup", type=int, help="DEP-only steps (default: the preset's)")
     p.add_argument("--switching", choices=("stochastic", "deterministic"), default="stochastic")
     p.add_argument("--dep-actions", choices=("policy-logprob", "exclude"), default="policy-logprob")

@@ -138,3 +138,9 @@ def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     runs = np.array([_dep_mask(switching, original, eager, 10, rng)[0] for _ in range(20)])
     assert (runs == runs[:, :1]).all()  # the reference switches the whole batch at once
     assert not runs[0].any()  # since_switch starts at 500: the policy acts first
+
+
+def test_the_dep_preset_defaults_to_the_one_for_the_tasks_body():
+    assert TrainConfig(task="legs80-walk").dep_preset == "myosuite_legs"
+    assert TrainConfig(task="ostrich-run").dep_preset == "ostrich"
+    assert TrainConfig(task="ostrich-run", dep_preset="myosuite_legs").dep_preset == "myosuite_legs"
