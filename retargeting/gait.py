@@ -65,14 +65,17 @@ def gait_stats(
             adr = model.jnt_qposadr[model.joint(f"{stride.side}_{joint}").id]
             angle = clip.qpos[stride.start : stride.end + 1, adr]
             ranges[label].append(float(np.degrees(angle.max() - angle.min())))
-    mean = lambda values: float(np.mean(values)) if values else float("nan")  # noqa: E731
-    velocity = mean([s.speed for s in found])
+    velocity = _mean([s.speed for s in found])
     return GaitStats(
         strides=len(found),
         speed=velocity,
         froude=velocity**2 / (GRAVITY * morphology.measures.hip_height),
-        duty_factor=mean([s.duty_factor for s in found]),
-        stride_per_leg=mean([s.length / morphology.measures.leg_length for s in found]),
-        stride_frequency=mean([1.0 / s.seconds for s in found]),
-        joint_ranges_deg={label: mean(values) for label, values in ranges.items()},
+        duty_factor=_mean([s.duty_factor for s in found]),
+        stride_per_leg=_mean([s.length / morphology.measures.leg_length for s in found]),
+        stride_frequency=_mean([1.0 / s.seconds for s in found]),
+        joint_ranges_deg={label: _mean(values) for label, values in ranges.items()},
     )
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
