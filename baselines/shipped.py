@@ -8,44 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-import numpy as np
+from benchmark.agents import OnnxAgent
 
 POLICIES = Path(__file__).parent / "policies"
 
 
-class OnnxPolicyAgent:
-    """A deterministic policy exported by `benchmark train` (policy.onnx + policy.json)."""
-
-    def __init__(self, onnx_path: Path, meta: dict[str, Any]) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # one episode per process; runs parallelise by process
-        self.session = onnxruntime.InferenceSession(str(onnx_path), options)
-        self.meta = meta
-        self.name = meta["name"]
-        self.tasks = (meta["task"],)
-
-    def reset(self, task_info: dict[str, Any]) -> None:
-        if task_info["task"] not in self.tasks:
-            raise ValueError(
-                f"{self.name} was trained for {self.meta['task']}, not {task_info['task']}"
-            )
-        if task_info["observation_size"] != self.meta["observation_size"]:
-            raise ValueError(
-                f"{self.name} expects observations of size {self.meta['observation_size']}, "
-                f"the task gives {task_info['observation_size']}"
-            )
-
-    def act(self, observation: np.ndarray) -> np.ndarray:
-        batch = np.asarray(observation, dtype=np.float32)[None]
-        (action,) = self.session.run(None, {"observation": batch})
-        return action[0]
-
-
-def load(name: str) -> OnnxPolicyAgent:
+def load(name: str) -> OnnxAgent:
     """A shipped policy by name (a file stem in baselines/policies/)."""
     meta_path = POLICIES / f"{name}.json"
     if not meta_path.is_file():
@@ -61,10 +30,17 @@ def load(name: str) -> OnnxPolicyAgent:
             f"{meta_path}: field 'model_hash' is {meta['model_hash'][:12]}, the installed "
             f"{body.name} is {body.model_hash[:12]}: the policy was trained on another model"
         )
-    return OnnxPolicyAgent(POLICIES / f"{name}.onnx", meta)
+    agent = OnnxAgent(
+        POLICIES / f"{name}.onnx",
+        name=meta["name"],
+        tasks=(meta["task"],),
+        observation_size=meta["observation_size"],
+    )
+    agent.meta = meta  # which run it comes from
+    return agent
 
 
-def pretrained() -> OnnxPolicyAgent:
+def pretrained() -> OnnxAgent:
     """The legs80-walk baseline shipped with the package."""
     return load("legs80-walk")
 

@@ -5,7 +5,8 @@ optionally `reset(task_info)` before each episode (task id, clip, seed, action a
 observation sizes) and `act_batch(observations)`. `--agent` accepts:
   - a built-in name: `zero`, `random`, `reference`;
   - `package.module:attribute` or `package.module.attribute`;
-  - `path/to/file.py` (its `agent` attribute) or `path/to/file.py:attribute`.
+  - `path/to/file.py` (its `agent` attribute) or `path/to/file.py:attribute`;
+  - `path/to/policy.onnx`: a policy file in the MyoChallenge convention (`OnnxAgent`).
 A class or a function without `act` is called with no arguments to make the agent.
 
 `reference` is diagnostic: it makes the environment replay the reference clip kinematically
@@ -62,10 +63,69 @@ class ReferenceAgent(ZeroAgent):
 BUILT_IN = {"zero": ZeroAgent, "random": RandomAgent, "reference": ReferenceAgent}
 
 
+class OnnxAgent:
+    """A deterministic policy file: an ONNX graph from an observation batch (1, n) to an
+    action batch (1, m) in [-1, 1], any normalisation inside the graph (the MyoChallenge
+    convention; `benchmark train` exports its policies so). onnxruntime runs the graph and
+    executes no code from the file. `tasks`, when given, are the only tasks it accepts."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        tasks: tuple[str, ...] | None = None,
+        observation_size: int | None = None,
+    ) -> None:
+        import onnxruntime
+
+        path = Path(path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # one episode per process; runs parallelise by process
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options)
+        except Exception as error:  # onnxruntime raises its own error types for bad graphs
+            raise AgentLoadError(f"{path}: not a policy onnxruntime can run ({error})") from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) < 1 or len(inputs[0].shape) != 2:
+            raise AgentLoadError(
+                f"{path}: a policy has one input of shape (batch, observation) and an action "
+                f"output; this graph has inputs {[(i.name, i.shape) for i in inputs]}"
+            )
+        self.input_name = inputs[0].name
+        self.name = name or path.name
+        if tasks is not None:
+            self.tasks = tuple(tasks)
+        width = inputs[0].shape[1]
+        self.observation_size = observation_size or (width if isinstance(width, int) else None)
+        width = outputs[0].shape[-1] if outputs[0].shape else None
+        self.action_size = width if isinstance(width, int) else None
+
+    def reset(self, task_info: dict[str, Any]) -> None:
+        tasks = getattr(self, "tasks", None)
+        if tasks is not None and task_info["task"] not in tasks:
+            raise ValueError(f"{self.name} is for {', '.join(tasks)}, not {task_info['task']}")
+        for what in ("observation", "action"):
+            mine, theirs = getattr(self, f"{what}_size"), task_info.get(f"{what}_size")
+            if mine is not None and theirs is not None and mine != theirs:
+                raise ValueError(
+                    f"{self.name} takes {what}s of size {mine}, {task_info['task']} has {theirs}"
+                )
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        batch = np.asarray(observation, dtype=np.float32)[None]
+        (action, *_) = self.session.run(None, {self.input_name: batch})
+        return action[0]
+
+
 def load_agent(spec: str) -> Any:
     """Resolve an `--agent` value to an agent object (see the module docstring)."""
     if spec in BUILT_IN:
         return BUILT_IN[spec]()
+    if spec.endswith(".onnx"):
+        if not Path(spec).is_file():
+            raise AgentLoadError(f"--agent {spec}: no file {spec}")
+        return OnnxAgent(spec)
     target = _resolve(spec)
     if isinstance(target, type) or not hasattr(target, "act"):
         agent = _make(target, spec)  # a class or a factory function

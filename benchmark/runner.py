@@ -252,12 +252,35 @@ def _read_episodes(path: Path) -> dict[str, dict]:
 
 
 def _results(header, tasks, split, seeds, records, started, complete) -> dict[str, Any]:
+    failed = sum(r["failure"] is not None for r in records.values())
+    ordered = sorted(records.values(), key=lambda r: r["key"])
+    return {
+        **header,
+        "complete": complete,
+        "episodes_total": len(plan(tasks, split, seeds)),
+        "episodes_done": len(records),
+        "episodes_failed": failed,
+        "results": aggregate(tasks, split, seeds, list(records.values())),
+        "metrics": list(SCALARS),
+        "episodes": ordered,
+        "libraries": _libraries(),
+        "machine": _machine(),
+        "wall_s": round(time.time() - started, 2),
+    }
+
+
+def aggregate(
+    tasks: list[Task], split: str, seeds: list[int], records: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per task: the means over its episodes, and across seeds (when every seed has every
+    clip) the interquartile mean of MPJPE and coverage with its interval. The leaderboard
+    recomputes a submission's aggregates with this same function."""
     from benchmark.metrics import EpisodeMetrics
 
     per_task = {}
     for task in tasks:
         clips = task.clip_names(split)
-        mine = [r for r in records.values() if r["task"] == task.id]
+        mine = [r for r in records if r["task"] == task.id]
         episodes = [
             EpisodeMetrics.from_record(r)
             for r in sorted(mine, key=lambda r: (r["seed"], clips.index(r["clip"])))
@@ -272,21 +295,7 @@ def _results(header, tasks, split, seeds, records, started, complete) -> dict[st
                 if np.all(np.isfinite(scores)):
                     summary[f"{key}_across_seeds"] = across_seeds(scores)
         per_task[task.id] = summary
-    failed = sum(r["failure"] is not None for r in records.values())
-    ordered = sorted(records.values(), key=lambda r: r["key"])
-    return {
-        **header,
-        "complete": complete,
-        "episodes_total": len(plan(tasks, split, seeds)),
-        "episodes_done": len(records),
-        "episodes_failed": failed,
-        "results": per_task,
-        "metrics": list(SCALARS),
-        "episodes": ordered,
-        "libraries": _libraries(),
-        "machine": _machine(),
-        "wall_s": round(time.time() - started, 2),
-    }
+    return per_task
 
 
 def _by_clip(rows: list[dict], clip: str) -> dict:

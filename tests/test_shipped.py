@@ -23,7 +23,7 @@ def test_the_shipped_policy_covers_more_of_the_clips_than_the_zero_agent(tmp_pat
 
 def test_it_refuses_another_task():
     agent = shipped.pretrained()
-    with pytest.raises(ValueError, match="trained for legs80-walk"):
+    with pytest.raises(ValueError, match="is for legs80-walk, not legs86-walk"):
         agent.reset({"task": "legs86-walk", "observation_size": 857})
 
 
