@@ -133,18 +133,33 @@ def across_seeds(
 ) -> dict[str, float | list[float]]:
     """Mean, standard deviation and interquartile mean with a 95 % stratified-bootstrap
     interval of a (seeds, tasks) score matrix, as rliable computes them."""
-    from rliable import library, metrics
-
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 2:
         raise ValueError(f"scores must be (seeds, tasks), got shape {scores.shape}")
-    np.random.seed(seed)  # rliable draws from numpy's global generator
-    point, interval = library.get_interval_estimates(
-        {"agent": scores}, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps
-    )
+    iqm, interval = bootstrap_interval(scores, "iqm", reps=reps, seed=seed)
     return {
         "mean": float(scores.mean()),
         "std": float(scores.mean(axis=1).std(ddof=1)) if len(scores) > 1 else 0.0,
-        "iqm": float(point["agent"][0]),
-        "iqm_ci95": [float(interval["agent"][0, 0]), float(interval["agent"][1, 0])],
+        "iqm": iqm,
+        "iqm_ci95": interval,
     }
+
+
+def bootstrap_interval(
+    scores: np.ndarray, statistic: str = "iqm", *, reps: int = 2000, seed: int = 0
+) -> tuple[float, list[float]]:
+    """A statistic ("iqm" or "mean") of a (seeds, tasks) matrix and its 95 %
+    stratified-bootstrap interval (rliable: seeds resampled within each task)."""
+    from rliable import library, metrics
+
+    aggregate = {"iqm": metrics.aggregate_iqm, "mean": metrics.aggregate_mean}[statistic]
+    np.random.seed(seed)  # rliable draws from numpy's global generator
+    point, interval = library.get_interval_estimates(
+        {"agent": np.asarray(scores, dtype=np.float64)},
+        lambda x: np.array([aggregate(x)]),
+        reps=reps,
+    )
+    return float(point["agent"][0]), [
+        float(interval["agent"][0, 0]),
+        float(interval["agent"][1, 0]),
+    ]

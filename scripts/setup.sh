@@ -4,13 +4,19 @@
 # installing it before the project keeps pip from pulling the CUDA build for `torch>=2.2,<3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Offscreen rendering (benchmark render) without a display uses OSMesa: Debian's libosmesa6.
-if ! ldconfig -p 2>/dev/null | grep -q libOSMesa; then
+# Debian packages: OSMesa for offscreen rendering without a display (benchmark render), and
+# Chromium with its driver for the leaderboard site's browser tests.
+missing=()
+ldconfig -p 2>/dev/null | grep -q libOSMesa || missing+=(libosmesa6)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq libosmesa6 >/dev/null) \
-      || echo "setup: could not install libosmesa6; benchmark render will need MUJOCO_GL=egl" >&2
+    (apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || echo "setup: could not install ${missing[*]}: benchmark render needs MUJOCO_GL=egl" \
+        "without libosmesa6; the browser tests are skipped without chromium" >&2
   else
-    echo "setup: install libosmesa6 (or set MUJOCO_GL=egl) for benchmark render" >&2
+    echo "setup: install ${missing[*]} (Debian) for rendering and the browser tests" >&2
   fi
 fi
 PYTHON="${PYTHON:-python3}"

@@ -1,0 +1,180 @@
+"""Ranking, recomputed from the stored episodes (never from submitted aggregates).
+
+Per task: by success rate, then by MPJPE (lower first); ties share a rank. Each figure comes
+with its 95 % stratified-bootstrap interval across the submission's seeds (rliable; clips
+are the strata): the mean for success, the interquartile mean for MPJPE.
+
+Across species: a normalised score per task, 0 for the `zero` agent and 100 for perfect
+tracking, on the clip error: the mean tracked-keypoint error over the whole clip, where the
+frames after the body fell (or the agent failed) count at the termination threshold
+(0.5 m x size scale). MPJPE alone averages over the frames tracked, so a body that falls at
+once would score well; the clip error does not reward falling. The zero agent's clip errors
+are in `references.json` (`python -m leaderboard.references` writes it), bound to each
+task's suite hash, as D4RL keeps its reference scores in the library.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import numpy as np
+
+from leaderboard.store import Entry
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    entry: Entry
+    task: str
+    seeds: int
+    success: float  # mean over episodes of all seeds
+    success_ci: list[float]
+    mpjpe_mm: float  # interquartile mean over seeds x clips (NaN where none was tracked)
+    mpjpe_ci: list[float] | None
+    coverage: float
+    score: float | None  # normalised (see the module docstring); None without a reference
+
+
+def episodes_of(entry: Entry, task: str) -> list[dict[str, Any]]:
+    return [e for e in entry.results["episodes"] if e["task"] == task]
+
+
+def _matrix(episodes: list[dict[str, Any]], key: str) -> np.ndarray:
+    """(seeds, clips) of one metric; seeds and clips in sorted order."""
+    seeds = sorted({e["seed"] for e in episodes})
+    clips = sorted({e["clip"] for e in episodes})
+    table = {(e["seed"], e["clip"]): float(e[key]) for e in episodes}
+    return np.array([[table[(s, c)] for c in clips] for s in seeds])
+
+
+def task_standings(entries: list[Entry], task: str) -> list[Standing]:
+    """The ranked table of one task."""
+    from benchmark.metrics import bootstrap_interval
+
+    unranked = []
+    for entry in entries:
+        episodes = episodes_of(entry, task)
+        if not episodes:
+            continue
+        success = _matrix(episodes, "success")
+        mpjpe = _matrix(episodes, "mpjpe_mm")
+        mean_success, success_ci = bootstrap_interval(success, "mean")
+        if np.isfinite(mpjpe).all():
+            iqm, mpjpe_ci = bootstrap_interval(mpjpe, "iqm")
+        else:
+            finite = mpjpe[np.isfinite(mpjpe)]
+            iqm, mpjpe_ci = (float(finite.mean()) if finite.size else math.nan), None
+        unranked.append(
+            dict(
+                entry=entry,
+                task=task,
+                seeds=success.shape[0],
+                success=mean_success,
+                success_ci=success_ci,
+                mpjpe_mm=iqm,
+                mpjpe_ci=mpjpe_ci,
+                coverage=float(_matrix(episodes, "coverage").mean()),
+                score=normalised_score(episodes, task),
+            )
+        )
+    order = sorted(unranked, key=_sort_key)
+    standings, previous, rank = [], None, 0
+    for position, row in enumerate(order, start=1):
+        key = _sort_key(row)
+        if key != previous:
+            rank, previous = position, key
+        standings.append(Standing(rank=rank, **row))
+    return standings
+
+
+def _sort_key(row: dict[str, Any]) -> tuple[float, float]:
+    mpjpe = row["mpjpe_mm"]
+    return (-round(row["success"], 12), math.inf if math.isnan(mpjpe) else round(mpjpe, 9))
+
+
+def clip_error_mm(episode: dict[str, Any], scale: float) -> float:
+    """Mean keypoint error over the whole clip, untracked frames at the threshold (mm)."""
+    from benchmark.protocol import TERMINATION_MEAN_ERROR
+
+    threshold = 1000.0 * TERMINATION_MEAN_ERROR * scale
+    tracked = episode["steps"] - (0 if episode["success"] else 1)
+    tracked = max(tracked, 0)
+    total = (episode["mpjpe_mm"] * tracked if tracked else 0.0) + threshold * (
+        episode["clip_steps"] - tracked
+    )
+    return total / episode["clip_steps"]
+
+
+def normalised_score(episodes: list[dict[str, Any]], task: str) -> float | None:
+    """100 (1 - E / E_zero) with E the mean clip error over the episodes (module docstring)."""
+    import morphologies
+    from benchmark.protocol import size_scale
+    from benchmark.tasks import get_task
+
+    reference = references()["tasks"].get(task)
+    if reference is None or reference["suite_hash"] != task_suite_hash(task):
+        return None
+    scale = size_scale(morphologies.get(get_task(task).morphology))
+    error = float(np.mean([clip_error_mm(e, scale) for e in episodes]))
+    return 100.0 * (1.0 - error / reference["zero_clip_error_mm"])
+
+
+@functools.cache
+def references() -> dict[str, Any]:
+    return json.loads(files("leaderboard").joinpath("references.json").read_text())
+
+
+@functools.cache
+def task_suite_hash(task: str) -> str:
+    from benchmark.tasks import get_task, suite_hash
+
+    return suite_hash([get_task(task)])
+
+
+@dataclass(frozen=True)
+class CrossSpecies:
+    """Normalised scores of each method (its best-scoring entry per task) across tasks."""
+
+    tasks: list[str]  # ordered by body
+    morphologies: dict[str, str]  # task -> body
+    methods: list[str]
+    scores: dict[tuple[str, str], float]  # (method, task) -> score
+    entries: dict[tuple[str, str], int]  # (method, task) -> entry id
+
+    def body_mean(self, method: str, body: str) -> float | None:
+        values = [
+            self.scores[(method, t)]
+            for t in self.tasks
+            if self.morphologies[t] == body and (method, t) in self.scores
+        ]
+        return float(np.mean(values)) if values else None
+
+
+def cross_species(entries: list[Entry]) -> CrossSpecies:
+    from benchmark.tasks import TASKS
+
+    tasks = [t for t in TASKS if any(t in e.tasks for e in entries)]
+    scores, chosen = {}, {}
+    for entry in entries:
+        for task in entry.tasks:
+            score = normalised_score(episodes_of(entry, task), task)
+            key = (entry.method, task)
+            if score is not None and (key not in scores or score > scores[key]):
+                scores[key], chosen[key] = score, entry.id
+    methods = sorted(
+        {m for m, _ in scores},
+        key=lambda m: -np.mean([v for (method, _), v in scores.items() if method == m]),
+    )
+    return CrossSpecies(
+        tasks=sorted(tasks, key=lambda t: (TASKS[t].morphology, list(TASKS).index(t))),
+        morphologies={t: TASKS[t].morphology for t in tasks},
+        methods=methods,
+        scores=scores,
+        entries=chosen,
+    )
