@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench board
 
 setup: $(BIN)/benchmark
 
@@ -30,3 +30,7 @@ lint: setup
 bench: setup
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 		$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,mean,stddev,rounds
+
+# The baselines on a leaderboard, verified, and its static site in site/.
+board: setup
+	bash scripts/baseline_board.sh site

@@ -130,7 +130,7 @@ def _show(args: argparse.Namespace) -> int:
         ]
         for s in standings
     ]
-    headers = ["rank", "#", "method", "success", "mpjpe_mm", "coverage", "score", "seeds", ""]
+    headers = ["rank", "#", "method", "success", "mpjpe_iqm_mm", "coverage", "score", "seeds", ""]
     print(f"{task.id} ({task.morphology}): success rate, then MPJPE; 95 % intervals over seeds")
     print(format_table(headers, rows))
     return 0

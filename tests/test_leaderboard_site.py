@@ -118,7 +118,8 @@ def test_the_site_shows_ranked_sortable_tables_with_badges(site, browser, tmp_pa
     image = Image.open(screenshot).convert("L")
     assert image.size[0] >= 1000 and image.getextrema()[0] < 100  # drawn, not blank
 
-    heading = browser.find_element(By.XPATH, "//table[@id='standings']//th[text()='MPJPE mm']")
+    heading_path = "//table[@id='standings']//th[text()='MPJPE mm (IQM)']"
+    heading = browser.find_element(By.XPATH, heading_path)
     column = heading.get_attribute("cellIndex")
 
     def mpjpe() -> list[float]:
