@@ -1,12 +1,12 @@
 """PPO and DEP-PPO on the imitation tasks, readable top to bottom (in CleanRL's manner).
 
 PPO: a diagonal Gaussian MLP policy and an MLP value function, environments in worker
-processes (Gymnasium's AsyncVectorEnv), a running observation normaliser, GAE, the clipped
-surrogate, a value loss, gradient clipping and minibatches. Settings follow Kinesis where
-a 2-core machine allows (gamma 0.99, GAE lambda 0.95, clip 0.2, no entropy bonus, SiLU,
-advantages normalised per batch); smaller networks (256, 256), minibatches and one Adam
-(3e-4) instead of Kinesis's 51,200-step full-batch steps, so that a run of a million
-steps learns on two cores.
+processes with shared-memory buffers (`benchmark.vector`), a running observation
+normaliser, GAE, the clipped surrogate, a value loss, gradient clipping and minibatches.
+Settings follow Kinesis where a 2-core machine allows (gamma 0.99, GAE lambda 0.95, clip
+0.2, no entropy bonus, SiLU, advantages normalised per batch); smaller networks (256, 256),
+minibatches and one Adam (3e-4) instead of Kinesis's 51,200-step full-batch steps, so that
+a run of a million steps learns on two cores.
 
 DEP-PPO (DEP-RL's scheme on PPO): DEP (`baselines.dep`) drives every environment for the
 first `warmup_steps`; after that, each environment starts a DEP intervention of
@@ -76,6 +76,7 @@ class TrainConfig:
     init_log_std: float = -0.5
     eval_every: int = 100_000  # steps between evaluations on the test clips
     threads: int = 1  # torch threads in the learner (the workers use the other cores)
+    workers: int | None = None  # processes stepping the environments; None: one per core
     # DEP-PPO
     dep_preset: str | None = None  # None: `ostrich` for the ostrich, else `myosuite_legs`
     dep_warmup: int | None = None  # steps of DEP only; None: the preset's
@@ -306,18 +307,59 @@ def _dep_mask(
     return acting, np.ones(envs, bool)
 
 
+# -- the update ------------------------------------------------------------------------------
+def update(
+    model: ActorCritic,
+    optimizer: torch.optim.Optimizer,
+    flat: dict[str, torch.Tensor],
+    config: TrainConfig,
+) -> None:
+    """PPO's clipped-surrogate update: `config.epochs` passes over the rollout in
+    `config.minibatches` shuffled minibatches (`flat`: observation, action, logprob,
+    advantage, return, policy_mask, one row per step)."""
+    batch = len(flat["observation"])
+    size = batch // config.minibatches
+    for _ in range(config.epochs):
+        order = torch.randperm(batch)
+        for start in range(0, batch, size):
+            index = order[start : start + size]
+            mb = {k: v[index] for k, v in flat.items()}
+            distribution = model.distribution(mb["observation"])
+            log_ratio = distribution.log_prob(mb["action"]).sum(-1) - mb["logprob"]
+            # a DEP action far from the policy can move its log-probability by tens in one
+            # update; exp would overflow to inf and the gradient to NaN. Past e^20 the
+            # clipped objective passes no gradient anyway.
+            ratio = torch.clamp(log_ratio, -20.0, 20.0).exp()
+            advantage = mb["advantage"]
+            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+            surrogate = torch.minimum(
+                ratio * advantage,
+                torch.clamp(ratio, 1 - config.clip, 1 + config.clip) * advantage,
+            )
+            mask = mb["policy_mask"].float()
+            policy_loss = -(surrogate * mask).sum() / mask.sum().clamp(min=1.0)
+            value_loss = 0.5 * (model.value(mb["observation"]) - mb["return"]).pow(2)
+            loss = policy_loss + config.value_coef * value_loss.mean()
+            if not torch.isfinite(loss):
+                raise FloatingPointError("non-finite loss in the update")
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+
+
 # -- training --------------------------------------------------------------------------------
 def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True) -> dict:
     """Train, evaluate every `eval_every` steps, save the final policy; returns the final
     evaluation summary. Writes into `out`: config.json, checkpoint.pt (every iteration),
     curve.csv and curve.json (every evaluation), final.json, policy.pt and policy.onnx."""
-    import gymnasium
     from tqdm import tqdm
 
     import morphologies
     from baselines.dep import DEP, MuscleSensor, preset
     from benchmark.env import ImitationEnv
     from benchmark.tasks import get_task
+    from benchmark.vector import SharedMemoryVectorEnv
 
     task = get_task(config.task)
     body = morphologies.get(task.morphology)
@@ -424,10 +466,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     if not curve:
         record_evaluation()
         checkpoint()
-    envs = gymnasium.vector.AsyncVectorEnv(
-        [_make_env(task.id)] * config.envs,
-        autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP,
-    )
+    envs = SharedMemoryVectorEnv(_make_env(task.id), config.envs, workers=config.workers)
     batch = config.envs * config.rollout
     bar = tqdm(total=config.steps, initial=step, unit="step", disable=not progress)
     bar.set_postfix(test_mpjpe_mm=round(curve[-1]["mpjpe_mm"], 1))
@@ -502,37 +541,12 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     else torch.ones(batch, dtype=torch.bool)
                 ),
             }
-            size = batch // config.minibatches
-            for _ in range(config.epochs):
-                order = torch.randperm(batch)
-                for start in range(0, batch, size):
-                    index = order[start : start + size]
-                    mb = {k: v[index] for k, v in flat.items()}
-                    distribution = model.distribution(mb["observation"])
-                    log_ratio = distribution.log_prob(mb["action"]).sum(-1) - mb["logprob"]
-                    # a DEP action far from the policy can move its log-probability by tens
-                    # in one update; exp would overflow to inf and the gradient to NaN. Past
-                    # e^20 the clipped objective passes no gradient anyway.
-                    ratio = torch.clamp(log_ratio, -20.0, 20.0).exp()
-                    advantage = mb["advantage"]
-                    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-                    surrogate = torch.minimum(
-                        ratio * advantage,
-                        torch.clamp(ratio, 1 - config.clip, 1 + config.clip) * advantage,
-                    )
-                    mask = mb["policy_mask"].float()
-                    policy_loss = -(surrogate * mask).sum() / mask.sum().clamp(min=1.0)
-                    value_loss = 0.5 * (model.value(mb["observation"]) - mb["return"]).pow(2)
-                    loss = policy_loss + config.value_coef * value_loss.mean()
-                    if not torch.isfinite(loss):
-                        raise FloatingPointError(
-                            f"non-finite loss in the update after step {step}; "
-                            f"{checkpoint_path} holds the last good state"
-                        )
-                    optimizer.zero_grad()
-                    loss.backward()
-                    nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                    optimizer.step()
+            try:
+                update(model, optimizer, flat, config)
+            except FloatingPointError as error:
+                raise FloatingPointError(
+                    f"{error} after step {step}; {checkpoint_path} holds the last good state"
+                ) from None
             # the normaliser moves after the update, so the update saw the rollout's scaling
             model.norm.update(flat["observation"])
             iteration += 1

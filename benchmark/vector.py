@@ -1,0 +1,176 @@
+"""Parallel sampling: environments stepped in worker processes, every array in shared memory.
+
+Gymnasium's AsyncVectorEnv runs one environment per process and sends each step's actions,
+rewards and flags (and, without its shared-memory option, observations) pickled through a
+pipe. A control step of `human_legs_80` costs about 0.3 ms of physics, so that traffic and
+the one-process-per-environment context switches cost as much as the simulation on a
+2-core machine. Here each worker owns a block of environments; actions, observations,
+rewards, flags and final observations are numpy views of one anonymous shared mapping made
+before the workers fork; a step is one byte to each worker and one byte back. The policy
+runs batched in the parent.
+
+The interface is the part of Gymnasium's `VectorEnv` that training uses: `reset(seed=...)`,
+`step(actions) -> (observations, rewards, terminated, truncated, info)` with same-step
+autoreset (`info["final_obs"]` holds the last observation of each environment that ended,
+`info["_final_obs"]` the mask; an ended environment is reset without a seed, as Gymnasium
+does), and `close()`. Needs the fork start method (Linux, macOS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+_STEP, _RESET, _CLOSE, _DONE, _FAILED = b"s", b"r", b"c", b"k", b"e"
+
+
+class SharedMemoryVectorEnv:
+    """`num_envs` environments from `make_env`, stepped by `workers` processes."""
+
+    def __init__(
+        self, make_env: Callable[[], gymnasium.Env], num_envs: int, workers: int | None = None
+    ) -> None:
+        workers = min(workers or os.cpu_count() or 1, num_envs)
+        probe = make_env()
+        self.single_observation_space = probe.observation_space
+        self.single_action_space = probe.action_space
+        probe.close()
+        self.num_envs = num_envs
+        shapes = {
+            "observation": ((num_envs, *self.single_observation_space.shape), np.float32),
+            "final": ((num_envs, *self.single_observation_space.shape), np.float32),
+            "action": ((num_envs, *self.single_action_space.shape), np.float32),
+            "reward": ((num_envs,), np.float64),
+            "terminated": ((num_envs,), np.bool_),
+            "truncated": ((num_envs,), np.bool_),
+            "seed": ((num_envs,), np.int64),
+            "seeded": ((num_envs,), np.bool_),
+        }
+        sizes = {k: int(np.prod(s)) * np.dtype(t).itemsize for k, (s, t) in shapes.items()}
+        # anonymous MAP_SHARED memory, inherited by the forked workers
+        self._memory = mmap.mmap(-1, sum(-(-size // 64) * 64 for size in sizes.values()))
+        self._arrays, offset = {}, 0
+        for key, (shape, dtype) in shapes.items():
+            self._arrays[key] = np.ndarray(shape, dtype, buffer=self._memory, offset=offset)
+            offset += -(-sizes[key] // 64) * 64
+        context = multiprocessing.get_context("fork")
+        bounds = np.linspace(0, num_envs, workers + 1).round().astype(int)
+        self._connections, self._processes = [], []
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_worker, args=(make_env, int(start), int(stop), self._arrays, child),
+                daemon=True,
+            )  # fmt: skip
+            process.start()
+            child.close()
+            self._connections.append(parent)
+            self._processes.append(process)
+        self.closed = False
+
+    def _command(self, command: bytes) -> None:
+        for connection in self._connections:
+            connection.send_bytes(command)
+        failures = []
+        for connection in self._connections:
+            if connection.recv_bytes() == _FAILED:
+                failures.append(connection.recv_bytes().decode())
+        if failures:
+            self.close()
+            raise RuntimeError("an environment worker failed:\n" + "\n".join(failures))
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        if options:
+            raise ValueError("SharedMemoryVectorEnv.reset takes no options")
+        seeds = [None] * self.num_envs
+        if isinstance(seed, int):
+            seeds = [seed + k for k in range(self.num_envs)]
+        elif seed is not None:
+            seeds = list(seed)
+        self._arrays["seeded"][:] = [s is not None for s in seeds]
+        self._arrays["seed"][:] = [0 if s is None else s for s in seeds]
+        self._command(_RESET)
+        return self._arrays["observation"].copy(), {}
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        self._arrays["action"][:] = actions
+        self._command(_STEP)
+        arrays = self._arrays
+        terminated, truncated = arrays["terminated"].copy(), arrays["truncated"].copy()
+        ended = terminated | truncated
+        info: dict[str, Any] = {}
+        if ended.any():
+            final = np.empty(self.num_envs, dtype=object)
+            for index in np.flatnonzero(ended):
+                final[index] = arrays["final"][index].copy()
+            info = {"final_obs": final, "_final_obs": ended}
+        return arrays["observation"].copy(), arrays["reward"].copy(), terminated, truncated, info
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for connection in self._connections:
+            with contextlib.suppress(BrokenPipeError, OSError):  # a worker already gone
+                connection.send_bytes(_CLOSE)
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+        for connection in self._connections:
+            connection.close()
+
+    def __enter__(self) -> SharedMemoryVectorEnv:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _worker(make_env, start: int, stop: int, arrays: dict[str, np.ndarray], connection) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and closes us
+    envs = {index: make_env() for index in range(start, stop)}
+    observation, final = arrays["observation"], arrays["final"]
+    while True:
+        command = connection.recv_bytes()
+        if command == _CLOSE:
+            break
+        try:
+            for index, env in envs.items():
+                if command == _RESET:
+                    seed = int(arrays["seed"][index]) if arrays["seeded"][index] else None
+                    observation[index], _ = env.reset(seed=seed)
+                    continue
+                obs, reward, terminated, truncated, _ = env.step(arrays["action"][index])
+                arrays["reward"][index] = reward
+                arrays["terminated"][index] = terminated
+                arrays["truncated"][index] = truncated
+                if terminated or truncated:
+                    final[index] = obs
+                    obs, _ = env.reset()
+                observation[index] = obs
+        except Exception:  # reported to the parent, which raises it
+            connection.send_bytes(_FAILED)
+            connection.send_bytes(traceback.format_exc().encode())
+            continue
+        connection.send_bytes(_DONE)
+    for env in envs.values():
+        env.close()
+    connection.close()

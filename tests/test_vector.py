@@ -1,0 +1,60 @@
+"""Shared-memory parallel sampling: the same numbers as Gymnasium's AsyncVectorEnv, faults
+in a worker reported, workers gone after close."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+
+from benchmark.vector import SharedMemoryVectorEnv
+
+
+def _make_env():
+    from benchmark.env import ImitationEnv
+
+    return ImitationEnv("legs80-walk", split="train")
+
+
+def test_steps_match_gymnasiums_async_vector_env_exactly():
+    count, seeds = 3, [5, 6, 7]
+    reference = gymnasium.vector.AsyncVectorEnv(
+        [_make_env] * count, autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP
+    )
+    with SharedMemoryVectorEnv(_make_env, count, workers=2) as envs:
+        np.testing.assert_array_equal(envs.reset(seed=seeds)[0], reference.reset(seed=seeds)[0])
+        rng, ends = np.random.default_rng(0), 0
+        for _ in range(120):  # random excitation: episodes end and reset on the way
+            action = rng.uniform(-1, 1, (count, 80)).astype(np.float32)
+            mine, theirs = envs.step(action), reference.step(action)
+            for a, b in zip(mine[:4], theirs[:4], strict=True):
+                np.testing.assert_array_equal(a, b)
+            if mine[4]:
+                mask = mine[4]["_final_obs"]
+                ends += int(mask.sum())
+                for index in np.flatnonzero(mask):
+                    np.testing.assert_array_equal(
+                        mine[4]["final_obs"][index], theirs[4]["final_obs"][index]
+                    )
+    reference.close()
+    assert ends > 0  # the autoreset path was exercised
+
+
+class _Broken(gymnasium.Env):
+    observation_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gymnasium.spaces.Box(-1, 1, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        raise ValueError("the physics blew up")
+
+
+def test_a_fault_in_a_worker_is_raised_with_its_traceback():
+    envs = SharedMemoryVectorEnv(_Broken, 2, workers=2)
+    envs.reset(seed=0)
+    with pytest.raises(RuntimeError, match="the physics blew up"):
+        envs.step(np.zeros((2, 1), np.float32))
+    assert envs.closed and not any(p.is_alive() for p in envs._processes)
+    envs.close()  # closing twice is harmless
