@@ -26,10 +26,15 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Speed: pytest-benchmark, stages side by side in one run (never a timed assertion).
-bench: setup
+# Speed: pytest-benchmark, stages side by side in one run (never a timed assertion), then
+# one summary table; MyoSuite's environment lives in .venv-myosuite (scripts/setup_myosuite.sh).
+bench: setup .venv-myosuite/bin/python
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-		$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,mean,stddev,rounds
+		$(BIN)/python -m pytest benchmarks -m speed --benchmark-only \
+		--benchmark-columns=min,mean,stddev,rounds
+
+.venv-myosuite/bin/python: scripts/setup_myosuite.sh
+	bash scripts/setup_myosuite.sh
 
 # The baselines on a leaderboard, verified, and its static site in site/.
 board: setup

@@ -204,6 +204,7 @@ def _tasks(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from benchmark.ray_executor import RayUnavailableError
     from benchmark.runner import SUMMARY_HEADERS, run, summary_rows
 
     tasks = args.task  # None: the agent's own tasks, else all
@@ -218,7 +219,12 @@ def _run(args: argparse.Namespace) -> int:
             workers=args.workers,
             resume=args.resume,
             progress=not args.quiet,
+            executor=args.executor,
+            address=args.address,
         )
+    except RayUnavailableError as error:
+        print(f"benchmark: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished episodes are in {out}; --resume continues", file=sys.stderr)
         return 130
@@ -426,7 +432,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--split", choices=("train", "test", "all"), default="test")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="episode seeds")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default 1), or Ray actors (default: one per CPU)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes, or a Ray cluster (the ray extra)",
+    )
+    p.add_argument("--address", help="with --executor ray: the cluster (default: start one here)")
     p.add_argument("-o", "--output", type=Path, help="results folder (default results/AGENT)")
     p.add_argument("--resume", action="store_true", help="skip episodes already finished")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -1,6 +1,7 @@
 """`benchmark run`: evaluate an agent on tasks, one episode per (task, seed, clip).
 
-Episodes run in worker processes (or in this one with `workers=1`). Each finished episode
+Episodes run in worker processes (or in this one with `workers=1`), or on a Ray cluster
+(`executor="ray"`, `benchmark.ray_executor`). Each finished episode
 is appended to `episodes.jsonl` at once, so an interrupted run loses nothing; `resume`
 skips the episodes already there. `results.json` is written at the end (and, marked
 incomplete, on Ctrl-C): protocol version, suite hash, agent, seeds, per-task aggregates,
@@ -171,13 +172,19 @@ def run(
     out: Path,
     split: str = "test",
     seeds: list[int] | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     resume: bool = False,
     progress: bool = True,
+    executor: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate and write the results files; returns the results dictionary. Without task
     ids: the tasks the agent declares in a `tasks` attribute (a trained policy acts on one
-    body only), else every task."""
+    body only), else every task. `workers` processes (default 1: in this one); `executor`
+    "ray" runs the episodes on the Ray cluster at `address` (a local instance without one),
+    on `workers` actors (default: one per CPU of the cluster)."""
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
     started = time.time()
     seeds = list(seeds if seeds is not None else [0])
     agent = load_agent(agent_spec)  # fail before any work if it cannot be found
@@ -207,7 +214,15 @@ def run(
     complete = False
     try:
         with episodes_path.open("a") as stream:
-            for record in _execute(agent_spec, agent, jobs, workers, progress):
+            if executor == "ray":
+                from benchmark.ray_executor import execute
+
+                found = execute(agent_spec, jobs, address=address, workers=workers)
+                if progress:
+                    found = tqdm(found, total=len(jobs), unit="episode")
+            else:
+                found = _execute(agent_spec, agent, jobs, workers or 1, progress)
+            for record in found:
                 stream.write(json.dumps(record, allow_nan=True) + "\n")
                 stream.flush()
                 records[record["key"]] = record
@@ -264,7 +279,7 @@ def _results(header, tasks, split, seeds, records, started, complete) -> dict[st
         "metrics": list(SCALARS),
         "episodes": ordered,
         "libraries": _libraries(),
-        "machine": _machine(),
+        "machine": machine(),
         "wall_s": round(time.time() - started, 2),
     }
 
@@ -312,7 +327,8 @@ def _libraries() -> dict[str, str]:
     return found
 
 
-def _machine() -> dict[str, Any]:
+def machine() -> dict[str, Any]:
+    """The CPU model, core count, GPU if any, system and Python version of this machine."""
     cpu = platform.processor()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():

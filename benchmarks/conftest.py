@@ -1,16 +1,149 @@
-"""Print each benchmark's frames per second (from its extra_info) after the timing table."""
+"""Shared by the benchmarks: `side_by_side` (interleaved timing of variants) and, after the
+timing tables, one table of what they show, as ratios measured side by side in this run:
+environment overhead per body, against MyoSuite, sampling scaling, retargeting and PPO
+update throughput; with the machine it ran on."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from benchmark.runner import machine
+from benchmark.tables import format_table
+
+Variant = tuple[Callable[[], None] | None, Callable[[], None]]  # (untimed setup, timed run)
+
+
+@pytest.fixture
+def side_by_side():
+    """Time variants side by side: each pytest-benchmark round times every variant once, in
+    alternating order (A B, then B A), so that a machine that slows down or speeds up during
+    the run (a shared virtual machine does) weighs on every variant alike. Ratios come from
+    these interleaved per-round times (in extra_info); pytest-benchmark's own figure for the
+    test is the whole round."""
+
+    def measure(benchmark, variants: dict[str, Variant], rounds: int, warmup: int = 3):
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        names = list(variants)
+        count = [0]
+
+        def one_round() -> None:
+            for name in names if count[0] % 2 == 0 else names[::-1]:
+                setup, run = variants[name]
+                if setup is not None:
+                    setup()
+                began = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - began)
+            count[0] += 1
+
+        benchmark.pedantic(one_round, rounds=rounds, warmup_rounds=warmup)
+        result = {name: np.array(values[warmup:]) for name, values in times.items()}
+        benchmark.extra_info["side_by_side"] = {n: v.tolist() for n, v in result.items()}
+        return result
+
+    return measure
+
+
+def _find(benches, group_part: str):
+    return next((b for b in benches if group_part in b.group), None)
+
+
+def _ratio_row(label: str, value: str, slow: np.ndarray, fast: np.ndarray) -> list[str]:
+    """The ratio of the fastest rounds, and of the means."""
+    return [label, value, f"{slow.min() / fast.min():.2f}x", f"{slow.mean() / fast.mean():.2f}x"]
+
+
+def summary_rows(benches) -> list[list[str]]:
+    rows = []
+    for bench in benches:
+        if bench.group.startswith("env step"):
+            times = {k: np.array(v) for k, v in bench.extra_info["side_by_side"].items()}
+            steps = bench.extra_info["control_steps_per_round"]
+            body = bench.group.removeprefix("env step ")
+            value = f"{1e3 * times['env.step'].min() / steps:.3f} ms per control step"
+            rows.append(
+                _ratio_row(
+                    f"env.step / raw mj_step, {body}",
+                    value,
+                    times["env.step"],
+                    times["raw mj_step"],
+                )
+            )
+    ours = _find(benches, "MyoSuite")
+    if ours is not None:
+        theirs = {k: np.array(ours.extra_info["myosuite"][k]) for k in ("env_s", "raw_s")}
+        mine = {k: np.array(v) for k, v in ours.extra_info["side_by_side"].items()}
+        steps = ours.extra_info["myosuite"]["steps_per_round"]
+        value = f"{1e3 * theirs['env_s'].min() / steps:.3f} ms per control step"
+        rows.append(
+            _ratio_row(
+                "MyoSuite env.step / its raw mj_step", value, theirs["env_s"], theirs["raw_s"]
+            )
+        )
+        value = f"{1e3 * mine['env.step'].min() / steps:.3f} ms per control step"
+        rows.append(
+            _ratio_row(
+                "crossmimic / MyoSuite env.step, MyoLeg", value, mine["env.step"], theirs["env_s"]
+            )
+        )
+        rows.append(
+            _ratio_row(
+                "crossmimic / MyoSuite raw mj_step",
+                "MuJoCo versions differ",
+                mine["raw mj_step"],
+                theirs["raw_s"],
+            )
+        )
+    sampling = _find(benches, "sampling")
+    if sampling is not None:
+        times = {k: np.array(v) for k, v in sampling.extra_info["side_by_side"].items()}
+        steps = sampling.extra_info["env_steps_per_round"]
+        for name, values in times.items():
+            rows.append(
+                [f"sampling, {name}", f"{steps / values.mean():.0f} steps/s (mean)", "", ""]
+            )
+        one, two = times["1 worker"], times["2 workers"]
+        efficiency = f"scaling efficiency {one.mean() / two.mean() / 2:.0%} (means)"
+        rows.append(_ratio_row("sampling, 2 workers over 1", efficiency, one, two))
+    retarget = _find(benches, "retarget")
+    if retarget is not None:
+        whole = next(b for b in benches if b.name == "test_whole_retarget")
+        rows.append(
+            [
+                "retargeting, whole (IK + quality)",
+                f"{whole.extra_info['frames_per_s']:.0f} frames/s",
+                "",
+                "",
+            ]
+        )
+    ppo = _find(benches, "ppo update")
+    if ppo is not None:
+        rows.append(
+            [
+                "PPO update (5 epochs x 8 minibatches)",
+                f"{ppo.extra_info['samples_per_s']:.0f} samples/s",
+                "",
+                "",
+            ]
+        )
+    return rows
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     session = getattr(config, "_benchmarksession", None)
-    rows = [
-        (bench.group, bench.name, bench.extra_info["frames"], bench.extra_info["frames_per_s"])
-        for bench in (session.benchmarks if session else [])
-        if "frames_per_s" in bench.extra_info
-    ]
-    if rows:
-        terminalreporter.section("throughput (one core)")
-        for group, name, frames, rate in rows:
-            terminalreporter.write_line(f"{group}: {name}: {frames} frames, {rate:.0f} frames/s")
+    benches = session.benchmarks if session else []
+    rows = summary_rows(benches)
+    if not rows:
+        return
+    terminalreporter.section("speed, side by side in this run")
+    headers = ["measurement", "value", "ratio (fastest rounds)", "ratio (means)"]
+    terminalreporter.write_line(format_table(headers, rows))
+    info = machine()
+    terminalreporter.write_line(
+        f"machine: {info['cpu']}, {info['cores']} cores, GPU {info['gpu'] or 'none'}, "
+        f"{info['system']}, Python {info['python']}"
+    )

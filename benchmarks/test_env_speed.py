@@ -1,5 +1,6 @@
-"""Environment step overhead on human_legs_80: `env.step` against the raw `mj_step` calls
-it contains, side by side from the same states (`make bench`). Goal: at most 1.15x."""
+"""Environment step overhead: `env.step` against the raw `mj_step` calls it contains, from the
+same states and side by side, on every body that has a task (`make bench`). Goal on
+`human_legs_80`: at most 1.15x."""
 
 from __future__ import annotations
 
@@ -9,33 +10,36 @@ import pytest
 
 from benchmark.env import ImitationEnv
 
-ENV = ImitationEnv("legs80-walk", split="all", evaluation=True)
-ACTION = np.full(ENV.action_space.shape, -0.6, dtype=np.float32)
-STEPS = 30  # one second of control per round
+pytestmark = pytest.mark.speed
+TASKS = {  # a task per body, and a clip of it
+    "human_legs_80": ("legs80-walk", "walk_1.3"),
+    "human_legs_abs_86": ("legs86-walk", "walk_1.3"),
+    "human_legs_back_290": ("legs290-walk", "walk_1.3"),
+    "ostrich": ("ostrich-run", "run_3.2"),
+}
+STEPS = 30  # control steps per round: one second
+ROUNDS = 150
 
 
-def _start() -> tuple[tuple, dict]:
-    ENV.reset(options={"clip": "walk_1.3"})
-    return (), {}
+@pytest.mark.parametrize("body", list(TASKS))
+def test_env_step_beside_raw_mj_step(benchmark, side_by_side, body):
+    task, clip = TASKS[body]
+    env = ImitationEnv(task, split="all", evaluation=True)
+    model, data, substeps = env.model, env.data, env.body.sim.substeps
+    action = np.full(env.action_space.shape, -0.6, dtype=np.float32)
+    benchmark.group = f"env step {body}"
+    benchmark.extra_info["control_steps_per_round"] = STEPS
 
+    def start() -> None:
+        env.reset(options={"clip": clip})
 
-@pytest.mark.benchmark(group="env step human_legs_80")
-def test_raw_mj_step(benchmark):
-    model, data = ENV.model, ENV.data
-    substeps = ENV.body.sim.substeps
-
-    def steps():
-        data.ctrl[:] = 0.5 * (ACTION + 1.0)
+    def raw() -> None:
+        data.ctrl[:] = 0.5 * (action + 1.0)
         for _ in range(STEPS):
             mujoco.mj_step(model, data, nstep=substeps)
 
-    benchmark.pedantic(steps, setup=_start, rounds=300, warmup_rounds=3)
-
-
-@pytest.mark.benchmark(group="env step human_legs_80")
-def test_env_step(benchmark):
-    def steps():
+    def step() -> None:
         for _ in range(STEPS):
-            ENV.step(ACTION)
+            env.step(action)
 
-    benchmark.pedantic(steps, setup=_start, rounds=300, warmup_rounds=3)
+    side_by_side(benchmark, {"raw mj_step": (start, raw), "env.step": (start, step)}, ROUNDS)

@@ -15,6 +15,7 @@ from retargeting.retarget import PROTOCOL_FPS, ik_keypoints, retarget
 from retargeting.scaling import scale_motion
 from retargeting.sources.procedural import GaitSpec, generate
 
+pytestmark = pytest.mark.speed
 BODY = morphologies.get("human_legs_80")
 MOTION = generate(GaitSpec("walk", 1.3, duration=6.0))
 FRAMES = MOTION.resample(PROTOCOL_FPS).num_frames

@@ -1,0 +1,59 @@
+"""Evaluation episodes on a Ray cluster: `benchmark run --executor ray [--address ADDR]`.
+
+Each Ray worker is an actor that loads the agent once and keeps its environments, as a local
+worker process does (`runner._init_worker`, `runner._run_job`), so an episode's record is the
+same wherever it runs (episodes are deterministic and independent of each other); only its
+wall time differs. Without an address a Ray instance is started on this machine and stopped
+after the run. On a cluster, every node needs crossmimic installed, the agent importable by
+the same `--agent` spec, and the datasets built there (`benchmark datasets build`; a run
+builds missing ones on the driver's machine only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+
+class RayUnavailableError(RuntimeError):
+    pass
+
+
+class _EpisodeWorker:
+    def __init__(self, agent_spec: str) -> None:
+        from benchmark.runner import _init_worker
+
+        _init_worker(agent_spec)
+
+    def run(self, job: Any) -> dict[str, Any]:
+        from benchmark.runner import _run_job
+
+        return _run_job(job)
+
+
+def execute(
+    agent_spec: str, jobs: list[Any], *, address: str | None = None, workers: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Episode records of `jobs` as Ray workers finish them (in no fixed order)."""
+    try:
+        import ray
+        from ray.util import ActorPool
+    except ImportError:
+        raise RayUnavailableError(
+            "the Ray executor needs Ray: pip install 'crossmimic[ray]'"
+        ) from None
+    if not jobs:
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reporting home from a benchmark
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        count = workers or int(ray.cluster_resources().get("CPU", 1))
+        remote = ray.remote(num_cpus=1)(_EpisodeWorker)
+        pool = ActorPool([remote.remote(agent_spec) for _ in range(max(1, min(count, len(jobs))))])
+        yield from pool.map_unordered(lambda actor, job: actor.run.remote(job), jobs)
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,37 @@
+"""PPO's update throughput: one update (5 epochs of 8 minibatches) of the default network on
+a rollout of 8 x 256 legs80-walk-sized steps (observation 824, action 80), one thread."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from baselines.ppo import ActorCritic, TrainConfig, update
+
+pytestmark = pytest.mark.speed
+OBSERVATION, ACTION = 824, 80
+
+
+@pytest.mark.benchmark(group="ppo update")
+def test_ppo_update(benchmark):
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    config = TrainConfig()
+    batch = config.envs * config.rollout
+    model = ActorCritic(OBSERVATION, ACTION, config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-5)
+    observation = torch.randn(batch, OBSERVATION)
+    with torch.no_grad():
+        action = model.distribution(observation).sample()
+        logprob = model.distribution(observation).log_prob(action).sum(-1)
+    flat = {
+        "observation": observation,
+        "action": action,
+        "logprob": logprob,
+        "advantage": torch.randn(batch),
+        "return": torch.randn(batch),
+        "policy_mask": torch.ones(batch, dtype=torch.bool),
+    }
+    benchmark.pedantic(lambda: update(model, optimizer, flat, config), rounds=5, warmup_rounds=1)
+    benchmark.extra_info["samples"] = batch
+    benchmark.extra_info["samples_per_s"] = round(batch / benchmark.stats.stats.mean, 1)
