@@ -9,8 +9,11 @@ tracking, on the clip error: the mean tracked-keypoint error over the whole clip
 frames after the body fell (or the agent failed) count at the termination threshold
 (0.5 m x size scale). MPJPE alone averages over the frames tracked, so a body that falls at
 once would score well; the clip error does not reward falling. The zero agent's clip errors
-are in `references.json` (`python -m leaderboard.references` writes it), bound to each
-task's suite hash, as D4RL keeps its reference scores in the library.
+are in `references.json` (`python -m leaderboard.references` writes it), as D4RL keeps its
+reference scores in the library. Each is bound to its task's definition (protocol, body
+model hash, suite and clip names), not to the bits of the built clips: those follow the
+numerical libraries' versions (IK), and a reference that moved by a rounding error is still
+the reference.
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def normalised_score(episodes: list[dict[str, Any]], task: str) -> float | None:
     from benchmark.tasks import get_task
 
     reference = references()["tasks"].get(task)
-    if reference is None or reference["suite_hash"] != task_suite_hash(task):
+    if reference is None or reference["definition"] != task_definition(task):
         return None
     scale = size_scale(morphologies.get(get_task(task).morphology))
     error = float(np.mean([clip_error_mm(e, scale) for e in episodes]))
@@ -130,11 +133,25 @@ def references() -> dict[str, Any]:
     return json.loads(files("leaderboard").joinpath("references.json").read_text())
 
 
-@functools.cache
-def task_suite_hash(task: str) -> str:
-    from benchmark.tasks import get_task, suite_hash
+def task_definition(task: str) -> str:
+    """SHA-256 of what defines a task's references: protocol, body model, suite, clips."""
+    import hashlib
 
-    return suite_hash([get_task(task)])
+    import morphologies
+    from benchmark.tasks import get_task
+
+    spec = get_task(task)
+    text = "|".join(
+        [
+            spec.protocol,
+            spec.id,
+            morphologies.get(spec.morphology).model_hash,
+            spec.suite,
+            ",".join(spec.train),
+            ",".join(spec.test),
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
