@@ -14,7 +14,7 @@ that of every real running clip; the held-out clips, which no prior saw, are sho
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +56,7 @@ class Group:
         return float(np.nanmean([s.joint_ranges_deg[joint] for s in self.stats]))
 
 
-def compare_gaits(human_files: list[Path] = (), cache: Path | None = None) -> list[Group]:
+def compare_gaits(human_files: Sequence[Path] = (), cache: Path | None = None) -> list[Group]:
     """The groups: real ostrich (all running clips, then the held-out ones), Froude-matched
     procedural human runs by Froude scaling alone and with the cadence prior, then each
     human file the same two ways."""

@@ -38,6 +38,7 @@ class SharedMemoryVectorEnv:
     def __init__(
         self, make_env: Callable[[], gymnasium.Env], num_envs: int, workers: int | None = None
     ) -> None:
+        self.closed, self._connections, self._processes = True, [], []  # until workers run
         workers = min(workers or os.cpu_count() or 1, num_envs)
         probe = make_env()
         self.single_observation_space = probe.observation_space
@@ -63,7 +64,7 @@ class SharedMemoryVectorEnv:
             offset += -(-sizes[key] // 64) * 64
         context = multiprocessing.get_context("fork")
         bounds = np.linspace(0, num_envs, workers + 1).round().astype(int)
-        self._connections, self._processes = [], []
+        self.closed = False
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
             parent, child = context.Pipe()
             process = context.Process(
@@ -74,7 +75,6 @@ class SharedMemoryVectorEnv:
             child.close()
             self._connections.append(parent)
             self._processes.append(process)
-        self.closed = False
 
     def _command(self, command: bytes) -> None:
         for connection in self._connections:
