@@ -22,6 +22,10 @@ from retargeting.scaling import scale_motion
 from retargeting.sources.ostrich import ground
 
 PROTOCOL_FPS = 30.0
+# The method's version, recorded in every dataset built: bump it with any change that alters
+# the clips retargeting makes, so that datasets built before it count as out of date (2: the
+# ostrich methods and the cadence prior).
+RETARGET_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -211,3 +211,19 @@ def test_export_npz_for_myosuite_and_locomujoco(clips, tmp_path):
         assert list(data["site_names"]) == list(clips[0].keypoint_names)
         assert data["site_xpos"].shape == clips[0].keypoints.shape
         assert len(data["joint_names"]) == body.model().njnt
+
+
+def test_a_suite_dataset_of_another_retargeting_version_is_out_of_date(tmp_path, monkeypatch):
+    import json
+
+    from retargeting.datasets import build, suites
+
+    body = morphologies.get(BODY)
+    inputs = [build.MotionInput("walk", lambda: generate(GaitSpec("walk", 1.3, duration=1.0)), "w")]
+    path = build.build_dataset(inputs, body, tmp_path / "set.h5", progress=False)
+    assert suites.is_current(path, inputs, body)
+    assert not suites.is_current(path, [*inputs, inputs[0]], body)  # other inputs
+    with h5py.File(path, "r+") as handle:
+        creation = json.loads(handle.attrs["creation"])
+        handle.attrs["creation"] = json.dumps({**creation, "retargeting": 1})
+    assert not suites.is_current(path, inputs, body)  # made by the older method: rebuilt

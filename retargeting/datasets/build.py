@@ -17,7 +17,7 @@ from retargeting.datasets.write import DatasetWriter
 from retargeting.ik import IkSettings
 from retargeting.motion import Motion
 from retargeting.quality import Gates
-from retargeting.retarget import PROTOCOL_FPS, retarget
+from retargeting.retarget import PROTOCOL_FPS, RETARGET_VERSION, retarget
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ def build_dataset(
     if repeated:
         raise ValueError(f"clip names must be unique; repeated: {repeated}")
     creation = {
+        "retargeting": RETARGET_VERSION,
         "fps": fps,
         "ik": asdict(ik),
         "gates": asdict(gates),

@@ -24,6 +24,7 @@ from retargeting.datasets.build import MotionInput, build_dataset
 from retargeting.datasets.read import open_dataset
 from retargeting.datasets.schema import DatasetFormatError
 from retargeting.quality import Gates
+from retargeting.retarget import RETARGET_VERSION
 from retargeting.sources.amass import load_amass
 from retargeting.sources.ostrich import CLIPS as OSTRICH_CLIPS
 from retargeting.sources.ostrich import load_ostrich
@@ -70,14 +71,19 @@ def dataset_path(cache: Path, suite: str, morphology: str, split: str = "") -> P
 
 
 def is_current(path: Path, inputs: list[MotionInput], morphology: Morphology) -> bool:
-    """Whether a built file holds exactly these inputs for the installed model."""
+    """Whether a built file holds exactly these inputs for the installed model, retargeted
+    by this version of the method."""
     if not path.exists():
         return False
     try:
         with open_dataset(path, morphology) as dataset:
-            return dataset.creation.get("inputs") == [item.origin for item in inputs]
+            creation = dataset.creation
     except DatasetFormatError:
         return False
+    return (
+        creation.get("inputs") == [item.origin for item in inputs]
+        and creation.get("retargeting") == RETARGET_VERSION
+    )
 
 
 def ensure_built(
