@@ -121,13 +121,16 @@ def _quality_table(path: Path) -> str:
 def _datasets_build(args: argparse.Namespace) -> int:
     from retargeting.datasets import suites
     from retargeting.datasets.build import build_dataset
+    from retargeting.quality import Gates
 
     cache = Path(args.cache) if args.cache else suites.cache_dir()
-    names = args.morphology or suites.SUITE_BODIES.get(args.suite, suites.HUMAN_BODIES)
+    suite = suites.BUILT_IN.get(args.suite)
+    names = args.morphology or (suite.bodies if suite else suites.HUMAN_BODIES)
     bodies = [morphologies.get(n) for n in names]
+    gates = suite.gates if suite else Gates()
     jobs = []  # (inputs, body, output file)
-    if args.suite in suites.BUILT_IN:
-        inputs = suites.suite_inputs(args.suite)
+    if suite is not None:
+        inputs = suite.inputs()
         jobs = [(inputs, b, suites.dataset_path(cache, args.suite, b.name)) for b in bodies]
     else:
         if not args.amass_root:
@@ -153,7 +156,6 @@ def _datasets_build(args: argparse.Namespace) -> int:
             print(f"{output}: already built (use --force to rebuild)")
             continue
         output.unlink(missing_ok=True)
-        gates = suites.suite_gates(args.suite)
         build_dataset(inputs, body, output, gates=gates, progress=not args.quiet)
         print(_quality_table(output))
         print(f"wrote {output}\n")

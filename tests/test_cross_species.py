@@ -26,10 +26,10 @@ def ostrich():
 @pytest.mark.slow
 @pytest.mark.parametrize("clip", CLIPS)
 def test_real_ostrich_clips_retarget_with_small_residual(ostrich, clip):
-    from retargeting.datasets.suites import suite_gates
+    from retargeting.datasets.suites import BUILT_IN
 
     # the suite's gates: 40 mm of skating per frame, as the source's stance toes slide
-    result = retarget(load_ostrich(clip), ostrich, gates=suite_gates("ostrich-real"))
+    result = retarget(load_ostrich(clip), ostrich, gates=BUILT_IN["ostrich-real"].gates)
     assert result.quality.residual_mean_mm < 30.0
     assert result.quality.floor_penetration_mm < 5.0
     assert result.quality.joint_limit_violation_pct < 0.5

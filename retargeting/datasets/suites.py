@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -54,8 +56,15 @@ DEFAULT_GAITS = (
     GaitSpec("run", 3.0, start_stop=True),
 )
 SUITES = ("default", "ostrich-real", "amass-kit")
-BUILT_IN = ("default", "ostrich-real")  # built from data in the package, no download
-SUITE_BODIES = {"default": DEFAULT_BODIES, "ostrich-real": ("ostrich",)}
+
+
+@dataclass(frozen=True)
+class BuiltInSuite:
+    """A suite built from data in the package, no download: its bodies, inputs and gates."""
+
+    bodies: tuple[str, ...]
+    inputs: Callable[[], list[MotionInput]]
+    gates: Gates = Gates()
 
 
 def cache_dir() -> Path:
@@ -90,29 +99,16 @@ def ensure_built(
     suite: str, morphology: Morphology, cache: Path | None = None, progress: bool = True
 ) -> Path:
     """A built-in suite's dataset of a body, built first if missing or out of date."""
-    inputs = suite_inputs(suite)
+    if suite not in BUILT_IN:
+        raise ValueError(
+            f"suite {suite!r} is not built in; the built-in suites are {list(BUILT_IN)}"
+        )
+    inputs = BUILT_IN[suite].inputs()
     path = dataset_path(cache or cache_dir(), suite, morphology.name)
     if not is_current(path, inputs, morphology):
         path.unlink(missing_ok=True)
-        build_dataset(inputs, morphology, path, gates=suite_gates(suite), progress=progress)
+        build_dataset(inputs, morphology, path, gates=BUILT_IN[suite].gates, progress=progress)
     return path
-
-
-def suite_inputs(suite: str) -> list[MotionInput]:
-    """The inputs of a built-in suite."""
-    if suite == "default":
-        return default_inputs()
-    if suite == "ostrich-real":
-        return [
-            MotionInput(name, lambda name=name: load_ostrich(name), f"ostrich-mocap:{name}")
-            for name in OSTRICH_CLIPS
-        ]
-    raise ValueError(f"suite {suite!r} is not built in; the built-in suites are {BUILT_IN}")
-
-
-def suite_gates(suite: str) -> Gates:
-    """The quality gates of a suite's clips (see the module docstring)."""
-    return Gates(foot_skating_mm=40.0) if suite == "ostrich-real" else Gates()
 
 
 def default_inputs() -> list[MotionInput]:
@@ -120,6 +116,20 @@ def default_inputs() -> list[MotionInput]:
         MotionInput(spec.name, lambda spec=spec: generate(spec), f"procedural:{spec}")
         for spec in DEFAULT_GAITS
     ]
+
+
+def ostrich_real_inputs() -> list[MotionInput]:
+    return [
+        MotionInput(name, lambda name=name: load_ostrich(name), f"ostrich-mocap:{name}")
+        for name in OSTRICH_CLIPS
+    ]
+
+
+BUILT_IN = {
+    "default": BuiltInSuite(DEFAULT_BODIES, default_inputs),
+    # 40 mm of skating per frame: see the module docstring
+    "ostrich-real": BuiltInSuite(("ostrich",), ostrich_real_inputs, Gates(foot_skating_mm=40.0)),
+}
 
 
 def kit_keys(split: str) -> tuple[str, ...]:
