@@ -109,6 +109,35 @@ def summary_rows(benches) -> list[list[str]]:
         one, two = times["1 worker"], times["2 workers"]
         efficiency = f"scaling efficiency {one.mean() / two.mean() / 2:.0%} (means)"
         rows.append(_ratio_row("sampling, 2 workers over 1", efficiency, one, two))
+        rows.append(
+            _ratio_row(
+                "sampling, 2 workers: poll first / block",
+                "",
+                times["2 workers, blocking wait"],
+                two,
+            )
+        )
+    independent = _find(benches, "independent processes")
+    if independent is not None:
+        times = {k: np.array(v) for k, v in independent.extra_info["side_by_side"].items()}
+        one, two = times["1 process"], times["2 processes"]  # two do twice the work
+        efficiency = f"scaling efficiency {one.mean() / two.mean():.0%} (means)"
+        rows.append(
+            _ratio_row("no policy, no waiting: 2 processes over 1", efficiency, one, two / 2)
+        )
+    idle = _find(benches, "policy pass")
+    if idle is not None:
+        times = {k: np.array(v) for k, v in idle.extra_info["side_by_side"].items()}
+        back = times["back to back"]
+        value = f"{1e3 * back.min():.3f} ms back to back"
+        rows.append(
+            _ratio_row(
+                "policy pass after 10 ms idle / back to back",
+                value,
+                times["after 10 ms idle"],
+                back,
+            )
+        )
     retarget = _find(benches, "retarget")
     if retarget is not None:
         whole = next(b for b in benches if b.name == "test_whole_retarget")

@@ -1,5 +1,6 @@
-"""Shared-memory parallel sampling: the same numbers as Gymnasium's AsyncVectorEnv, faults
-in a worker reported, workers gone after close."""
+"""Shared-memory parallel sampling: the same numbers as Gymnasium's AsyncVectorEnv, whether
+the workers poll or block between steps; faults in a worker reported, workers gone after
+close."""
 
 from __future__ import annotations
 
@@ -38,6 +39,24 @@ def test_steps_match_gymnasiums_async_vector_env_exactly():
                     )
     reference.close()
     assert ends > 0  # the autoreset path was exercised
+
+
+def test_polling_and_blocking_workers_give_the_same_steps():
+    count, rng = 4, np.random.default_rng(1)
+    with (
+        SharedMemoryVectorEnv(_make_env, count, workers=2) as polling,
+        SharedMemoryVectorEnv(_make_env, count, workers=2, spin_s=0.0) as blocking,
+    ):
+        np.testing.assert_array_equal(polling.reset(seed=3)[0], blocking.reset(seed=3)[0])
+        for _ in range(20):
+            action = rng.uniform(-1, 1, (count, 80)).astype(np.float32)
+            for a, b in zip(polling.step(action)[:4], blocking.step(action)[:4], strict=True):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_a_negative_spin_is_refused():
+    with pytest.raises(ValueError, match="spin_s is -1.0; expected seconds >= 0"):
+        SharedMemoryVectorEnv(_make_env, 2, workers=1, spin_s=-1.0)
 
 
 class _Broken(gymnasium.Env):
