@@ -490,16 +490,17 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                 with torch.no_grad():
                     distribution = model.distribution(current)
                     action = distribution.sample()
-                    values[t] = model.value(current)
                 if dep is not None:
                     acting, stepped = _dep_mask(switching, config, params, step, rng)
                     if stepped.any():
                         dep_action = dep.step(torch.as_tensor(sensor(observation)))
                         action[acting] = dep_action[acting].to(action.dtype)
                     from_dep[t] = torch.as_tensor(acting)
-                with torch.no_grad():
+                envs.step_async(action.numpy())
+                with torch.no_grad():  # while the workers step
+                    values[t] = model.value(current)
                     logprobs[t] = distribution.log_prob(action).sum(-1)
-                observation, reward, terminated, truncated, info = envs.step(action.numpy())
+                observation, reward, terminated, truncated, info = envs.step_wait()
                 reward = torch.as_tensor(reward, dtype=torch.float32)
                 cut = truncated & ~terminated
                 if cut.any():  # a clip's end is a time limit: bootstrap from its last state

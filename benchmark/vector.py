@@ -19,7 +19,8 @@ The interface is the part of Gymnasium's `VectorEnv` that training uses: `reset(
 `step(actions) -> (observations, rewards, terminated, truncated, info)` with same-step
 autoreset (`info["final_obs"]` holds the last observation of each environment that ended,
 `info["_final_obs"]` the mask; an ended environment is reset without a seed, as Gymnasium
-does), and `close()`. Needs the fork start method (Linux, macOS).
+does), `step_async(actions)` and `step_wait()` (the step in two halves), and `close()`.
+Needs the fork start method (Linux, macOS).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class SharedMemoryVectorEnv:
         spin_s: float = SPIN_S,
     ) -> None:
         self.closed, self._connections, self._processes = True, [], []  # until workers run
+        self._stepping = False
         if not spin_s >= 0:
             raise ValueError(f"spin_s is {spin_s!r}; expected seconds >= 0")
         workers = min(workers or os.cpu_count() or 1, num_envs)
@@ -96,6 +98,10 @@ class SharedMemoryVectorEnv:
     def _command(self, command: bytes) -> None:
         for connection in self._connections:
             connection.send_bytes(command)
+        self._collect()
+
+    def _collect(self) -> None:
+        """Every worker's answer to the last command; a failure closes and raises."""
         failures = []
         for connection in self._connections:
             if connection.recv_bytes() == _FAILED:
@@ -109,6 +115,8 @@ class SharedMemoryVectorEnv:
     ) -> tuple[np.ndarray, dict[str, Any]]:
         if options:
             raise ValueError("SharedMemoryVectorEnv.reset takes no options")
+        if self._stepping:
+            raise RuntimeError("reset called between step_async and step_wait")
         seeds = [None] * self.num_envs
         if isinstance(seed, int):
             seeds = [seed + k for k in range(self.num_envs)]
@@ -122,8 +130,24 @@ class SharedMemoryVectorEnv:
     def step(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        self.step_async(actions)
+        return self.step_wait()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Start a step and return at once: the caller may compute while the workers step
+        (PPO evaluates its critic there). `step_wait` returns what `step` would."""
+        if self._stepping:
+            raise RuntimeError("step_async called twice without step_wait")
         self._arrays["action"][:] = actions
-        self._command(_STEP)
+        for connection in self._connections:
+            connection.send_bytes(_STEP)
+        self._stepping = True
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._stepping:
+            raise RuntimeError("step_wait called without step_async")
+        self._stepping = False
+        self._collect()
         arrays = self._arrays
         terminated, truncated = arrays["terminated"].copy(), arrays["truncated"].copy()
         ended = terminated | truncated

@@ -54,6 +54,25 @@ def test_polling_and_blocking_workers_give_the_same_steps():
                 np.testing.assert_array_equal(a, b)
 
 
+def test_a_step_in_two_halves_is_the_step_and_halves_come_in_order():
+    action = np.zeros((2, 80), np.float32)
+    with (
+        SharedMemoryVectorEnv(_make_env, 2, workers=2) as whole,
+        SharedMemoryVectorEnv(_make_env, 2, workers=2) as halves,
+    ):
+        whole.reset(seed=0)
+        halves.reset(seed=0)
+        with pytest.raises(RuntimeError, match="step_wait called without step_async"):
+            halves.step_wait()
+        halves.step_async(action)
+        with pytest.raises(RuntimeError, match="step_async called twice"):
+            halves.step_async(action)
+        with pytest.raises(RuntimeError, match="reset called between"):
+            halves.reset(seed=0)
+        for a, b in zip(whole.step(action)[:4], halves.step_wait()[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_a_negative_spin_is_refused():
     with pytest.raises(ValueError, match="spin_s is -1.0; expected seconds >= 0"):
         SharedMemoryVectorEnv(_make_env, 2, workers=1, spin_s=-1.0)
