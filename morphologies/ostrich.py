@@ -401,4 +401,5 @@ OSTRICH = Morphology(
     sim=_sim_settings(),
     species="ostrich",
     leg_chain=("hip", "knee", "ankle", "mtp"),
+    foot_fall_per_frame=0.3,  # toes fall up to 13 cm a frame as they touch down running
 )

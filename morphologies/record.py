@@ -157,6 +157,9 @@ class Morphology:
     # Leg joints from hip down whose segment lengths, plus the last one's height above the
     # floor, make the leg length (digitigrade bodies add "mtp").
     leg_chain: tuple[str, ...] = ("hip", "knee", "ankle")
+    # m: the most a foot falls in one frame of a retargeted clip; retargeting's floor limit
+    # must see a foot from this far above the floor (a human's feet fall a few cm at 30 fps)
+    foot_fall_per_frame: float = 0.1
 
     def __post_init__(self) -> None:
         names = [k.name for k in self.keypoints]

@@ -34,14 +34,14 @@ class IkSettings:
     floor_clearance: float = 0.002  # m: the least distance kept between a foot geom and the floor
     floor_gain: float = 0.85  # fraction of the remaining gap a foot may close in one iteration
     # feet further than this from the floor are not held by the floor limit; a foot must not
-    # fall further in one frame (at 30 fps a human foot falls a few cm)
+    # fall further in one frame
     floor_detection: float = 0.1
 
     @classmethod
     def for_body(cls, morphology: Morphology) -> IkSettings:
-        """The defaults, except for the ostrich: its toes fall up to 13 cm in one frame as
-        they touch down (1.1 m legs at running speed), so the floor limit looks further."""
-        return cls(floor_detection=0.3) if morphology.species == "ostrich" else cls()
+        """The defaults, with the floor limit looking as far as the body's feet fall in a
+        frame (`Morphology.foot_fall_per_frame`)."""
+        return cls(floor_detection=morphology.foot_fall_per_frame)
 
 
 @dataclass(frozen=True)
