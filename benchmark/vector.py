@@ -96,9 +96,12 @@ class SharedMemoryVectorEnv:
             self._processes.append(process)
 
     def _command(self, command: bytes) -> None:
+        self._send(command)
+        self._collect()
+
+    def _send(self, command: bytes) -> None:
         for connection in self._connections:
             connection.send_bytes(command)
-        self._collect()
 
     def _collect(self) -> None:
         """Every worker's answer to the last command; a failure closes and raises."""
@@ -139,8 +142,7 @@ class SharedMemoryVectorEnv:
         if self._stepping:
             raise RuntimeError("step_async called twice without step_wait")
         self._arrays["action"][:] = actions
-        for connection in self._connections:
-            connection.send_bytes(_STEP)
+        self._send(_STEP)
         self._stepping = True
 
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
