@@ -397,6 +397,8 @@ def _plot_coverage(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from retargeting.datasets.suites import SUITES
+
     parser = argparse.ArgumentParser(
         prog="benchmark",
         description="crossmimic: cross-species musculoskeletal motion-imitation benchmark.",
@@ -574,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ostrich. ostrich-real: the real ostrich clips onto the ostrich. amass-kit: the "
         "Kinesis KIT split (975 train / 109 test) from an AMASS copy.",
     )
-    p.add_argument("--suite", choices=("default", "ostrich-real", "amass-kit"), default="default")
+    p.add_argument("--suite", choices=SUITES, default="default")
     p.add_argument("--morphology", action="append", help="body to build for (repeatable)")
     p.add_argument("--amass-root", help="AMASS folder holding KIT/<subject>/*.npz")
     p.add_argument("--allow-missing", action="store_true", help="skip KIT files not found")
