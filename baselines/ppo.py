@@ -53,6 +53,8 @@ CURVE_COLUMNS = (
     "success",
     "joint_rmse_rad",
     "activation_volume",
+    "end_frames",  # per test clip, the frame its episode ended at
+    "ended_by",  # per test clip, the keypoint farthest off when it terminated ("-": did not)
 )
 
 
@@ -84,10 +86,20 @@ class TrainConfig:
     rl_length: int = 50  # policy steps between DEP blocks (deterministic switching)
     dep_actions: str = "policy-logprob"  # or "exclude"
     dep_original: bool = False
+    # the environment (benchmark.interfaces, benchmark.env): how actions reach the muscles,
+    # and how training episodes end (evaluation always ends them by protocol v1's rule)
+    action_interface: str = "excitation"
+    termination: str = "mean-error"  # or "any-keypoint" (Kinesis's training rule)
+    termination_distance: float | None = None  # metres x size scale; None: the rule's default
 
     def __post_init__(self) -> None:
+        from benchmark.env import TERMINATION_RULES
+        from benchmark.interfaces import INTERFACES
+
         self.hidden = tuple(self.hidden)
         checks = {
+            "action_interface": (self.action_interface, tuple(INTERFACES)),
+            "termination": (self.termination, tuple(TERMINATION_RULES)),
             "algo": (self.algo, ("ppo", "dep-ppo")),
             "switching": (self.switching, ("stochastic", "deterministic")),
             "dep_actions": (self.dep_actions, ("policy-logprob", "exclude")),
@@ -186,11 +198,17 @@ class PolicyAgent:
 
 
 # -- environments ----------------------------------------------------------------------------
-def _make_env(task: str):
+def _make_env(config: TrainConfig):
     def make():
         from benchmark.env import ImitationEnv
 
-        return ImitationEnv(task, split="train")
+        return ImitationEnv(
+            config.task,
+            split="train",
+            action_interface=config.action_interface,
+            termination=config.termination,
+            termination_distance=config.termination_distance,
+        )
 
     return make
 
@@ -207,6 +225,7 @@ def evaluate(policy: nn.Module, env: Any, task: str) -> tuple[dict[str, float], 
     from benchmark.runner import Job, run_episode
 
     agent = PolicyAgent(policy)
+    agent.action_interface = env.action_interface
     records = [run_episode(agent, env, Job(task, 0, clip.name, "test")) for clip in env.clips]
     return task_summary([EpisodeMetrics.from_record(r) for r in records]), records
 
@@ -253,14 +272,59 @@ def _save(path: Path, state: dict[str, Any]) -> None:
     os.replace(partial, path)  # a crash mid-write leaves the previous checkpoint whole
 
 
-def _write_curve(out: Path, curve: list[dict[str, float]]) -> None:
-    with open(out / "curve.csv.partial", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CURVE_COLUMNS)
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    partial = path.with_suffix(".csv.partial")
+    with open(partial, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
-        writer.writerows([{k: row[k] for k in CURVE_COLUMNS} for row in curve])
-    os.replace(out / "curve.csv.partial", out / "curve.csv")
+        writer.writerows([{k: row.get(k, "") for k in columns} for row in rows])
+    os.replace(partial, path)
+
+
+def _write_curve(out: Path, curve: list[dict[str, float]]) -> None:
+    _write_csv(out / "curve.csv", CURVE_COLUMNS, curve)
     (out / "curve.json.partial").write_text(json.dumps(curve, indent=1))
     os.replace(out / "curve.json.partial", out / "curve.json")
+
+
+TRAINING_COLUMNS = (
+    "iteration",
+    "steps",
+    "wall_s",
+    "steps_per_s",
+    "reward",  # mean reward per step
+    "episodes",  # episodes that ended in the rollout (terminated or reached the clip's end)
+    "terminated",  # the fraction of those the termination rule (or a divergence) ended
+    "episode_steps",  # their mean length in steps
+)
+
+
+def _iteration_row(
+    iteration: int,
+    step: int,
+    wall: float,
+    elapsed: float,
+    batch: int,
+    reward: float,
+    ends: dict[str, list],
+    keypoints: list[str],
+) -> dict[str, Any]:
+    """One row of training.csv: what the rollout's episodes did, and which tracked keypoint
+    was farthest off when the termination rule ended them (`ended_<keypoint>` counts)."""
+    episodes = len(ends["steps"])
+    row = {
+        "iteration": iteration,
+        "steps": step,
+        "wall_s": round(wall, 1),
+        "steps_per_s": round(batch / elapsed),
+        "reward": round(reward, 4),
+        "episodes": episodes,
+        "terminated": round(sum(ends["terminated"]) / episodes, 4) if episodes else "",
+        "episode_steps": round(float(np.mean(ends["steps"])), 1) if episodes else "",
+    }
+    counts = np.bincount(np.asarray(ends["by"], dtype=int), minlength=len(keypoints))
+    row.update({f"ended_{name}": int(n) for name, n in zip(keypoints, counts, strict=True)})
+    return row
 
 
 # -- DEP switching ---------------------------------------------------------------------------
@@ -352,12 +416,14 @@ def update(
 def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: bool = True) -> dict:
     """Train, evaluate every `eval_every` steps, save the final policy; returns the final
     evaluation summary. Writes into `out`: config.json, checkpoint.pt (every iteration),
-    curve.csv and curve.json (every evaluation), final.json, policy.pt and policy.onnx."""
+    training.csv (every iteration: episode lengths, terminations and the keypoints that ended
+    them), curve.csv and curve.json (every evaluation), final.json, policy.pt and
+    policy.onnx."""
     from tqdm import tqdm
 
     import morphologies
     from baselines.dep import DEP, MuscleSensor, preset
-    from benchmark.env import ImitationEnv
+    from benchmark.env import TERMINATION_RULES, ImitationEnv
     from benchmark.tasks import get_task
     from benchmark.vector import SharedMemoryVectorEnv
 
@@ -372,7 +438,9 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
-    eval_env = ImitationEnv(task.id, split="test", evaluation=True)
+    eval_env = ImitationEnv(
+        task.id, split="test", evaluation=True, action_interface=config.action_interface
+    )
     observation_size, action_size = eval_env.observation_size, eval_env.action_space.shape[0]
     model = ActorCritic(observation_size, action_size, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-5)
@@ -391,11 +459,13 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         )
         switching = Switching(config.envs)
 
-    iteration, step, wall, curve = 0, 0, 0.0, []
+    iteration, step, wall, curve, log = 0, 0, 0.0, [], []
     if resume and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, task=task.id)
         saved = TrainConfig.from_dict(state["config"])
-        for name in ("algo", "seed", "envs", "rollout", "hidden", "dep_preset", "dep_original"):
+        compared = ("algo", "seed", "envs", "rollout", "hidden", "dep_preset", "dep_original")
+        compared += ("action_interface", "termination", "termination_distance")
+        for name in compared:
             if getattr(saved, name) != getattr(config, name):
                 raise CheckpointError(
                     f"{checkpoint_path}: field 'config.{name}' is {getattr(saved, name)!r}, "
@@ -405,11 +475,12 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = state["numpy_rng"]
-        iteration, step, wall, curve = (
+        iteration, step, wall, curve, log = (
             state["iteration"],
             state["step"],
             state["wall_s"],
             state["curve"],
+            state["training_log"],
         )
         if dep is not None:
             dep.load_state_dict(state["dep"])
@@ -427,6 +498,11 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         "protocol": task.protocol,
         "observation_size": observation_size,
         "action_size": action_size,
+        "action_interface": config.action_interface,
+        "training_termination": {
+            "rule": config.termination,
+            "distance_m": config.termination_distance or TERMINATION_RULES[config.termination],
+        },
     }
     (out / "config.json").write_text(json.dumps(header, indent=1))
 
@@ -438,6 +514,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             "step": step,
             "wall_s": wall,
             "curve": curve,
+            "training_log": log,
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "torch_rng": torch.get_rng_state(),
@@ -459,6 +536,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         summary, records = evaluate(DeterministicPolicy(model), eval_env, task.id)
         row = {"steps": step, "wall_s": round(wall, 1)}
         row.update({k: summary[k] for k in CURVE_COLUMNS if k in summary})
+        row["end_frames"] = ";".join(str(r["steps"]) for r in records)
+        row["ended_by"] = ";".join(r["ended_by"] or "-" for r in records)
         curve.append(row)
         _write_curve(out, curve)
         return summary, records
@@ -466,7 +545,13 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     if not curve:
         record_evaluation()
         checkpoint()
-    envs = SharedMemoryVectorEnv(_make_env(task.id), config.envs, workers=config.workers)
+    envs = SharedMemoryVectorEnv(
+        _make_env(config),
+        config.envs,
+        workers=config.workers,
+        info_keys=("episode_steps", "ended_by"),
+    )
+    training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in eval_env.tracked)
     batch = config.envs * config.rollout
     bar = tqdm(total=config.steps, initial=step, unit="step", disable=not progress)
     bar.set_postfix(test_mpjpe_mm=round(curve[-1]["mpjpe_mm"], 1))
@@ -481,6 +566,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             from_dep = torch.zeros(config.rollout, config.envs, dtype=torch.bool)
             values = torch.zeros(config.rollout, config.envs)
             observation, _ = envs.reset(seed=_reset_seeds(config, iteration))
+            ends: dict[str, list] = {"steps": [], "terminated": [], "by": []}
+            reward_sum = 0.0
             if dep is not None:
                 dep.end_episodes(np.ones(config.envs, bool))
                 if iteration > 0:  # every environment begins a new episode
@@ -501,6 +588,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     values[t] = model.value(current)
                     logprobs[t] = distribution.log_prob(action).sum(-1)
                 observation, reward, terminated, truncated, info = envs.step_wait()
+                reward_sum += float(reward.sum())
                 reward = torch.as_tensor(reward, dtype=torch.float32)
                 cut = truncated & ~terminated
                 if cut.any():  # a clip's end is a time limit: bootstrap from its last state
@@ -511,6 +599,11 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                 observations[t], actions[t], rewards[t] = current, action, reward
                 ended[t] = torch.as_tensor(terminated | truncated, dtype=torch.float32)
                 done = terminated | truncated
+                for i in np.flatnonzero(done):
+                    ends["steps"].append(info["episode_steps"][i])
+                    ends["terminated"].append(bool(terminated[i]))
+                    if info["ended_by"][i] >= 0:
+                        ends["by"].append(int(info["ended_by"][i]))
                 if dep is not None and done.any():
                     switching.episodes += done
                     switching.episodes_done += int(done.sum())
@@ -554,6 +647,19 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             elapsed = time.perf_counter() - started
             wall += elapsed
             bar.update(batch)
+            log.append(
+                _iteration_row(
+                    iteration,
+                    step,
+                    wall,
+                    elapsed,
+                    batch,
+                    reward_sum / batch,
+                    ends,
+                    eval_env.tracked,
+                )
+            )
+            _write_csv(out / "training.csv", training_columns, log)
             if step // config.eval_every > (step - batch) // config.eval_every:
                 record_evaluation()
             bar.set_postfix(
@@ -588,6 +694,7 @@ def save_policy(policy: DeterministicPolicy, out: Path, header: dict[str, Any]) 
 
     names = ("task", "morphology", "model_hash", "observation_size", "action_size")
     meta = {k: header[k] for k in names}
+    meta["action_interface"] = header["action_interface"]
     meta["hidden"] = list(header["config"]["hidden"])
     state = {"format": POLICY_FORMAT, **meta, "policy": policy.state_dict()}
     _save(out / "policy.pt", state)
@@ -605,12 +712,19 @@ def save_policy(policy: DeterministicPolicy, out: Path, header: dict[str, Any]) 
             output_names=["action"],
             dynamic_axes={"observation": {0: "batch"}, "action": {0: "batch"}},
         )
+    import onnx
+
+    graph = onnx.load(str(out / "policy.onnx.partial"))
+    # read by benchmark.agents.OnnxAgent, so the policy acts through the interface it learned
+    onnx.helper.set_model_props(graph, {"action_interface": meta["action_interface"]})
+    onnx.save(graph, str(out / "policy.onnx.partial"))
     os.replace(out / "policy.onnx.partial", out / "policy.onnx")
 
 
 def load_policy(path: Path) -> tuple[DeterministicPolicy, dict[str, Any]]:
     """A saved policy.pt, refused if corrupted or made for another body model."""
     state = _read(path, POLICY_FORMAT, "policy file")
+    state.setdefault("action_interface", "excitation")  # files made before interfaces existed
     config = TrainConfig(hidden=tuple(state["hidden"]))
     model = ActorCritic(state["observation_size"], state["action_size"], config)
     policy = DeterministicPolicy(model)

@@ -2,7 +2,9 @@
 
 An agent is any object with `act(observation) -> action` (one value per muscle in [-1, 1]);
 optionally `reset(task_info)` before each episode (task id, clip, seed, action and
-observation sizes) and `act_batch(observations)`. `--agent` accepts:
+observation sizes), `act_batch(observations)`, and an `action_interface` attribute: the
+interface its actions are meant for (`benchmark.interfaces`; `excitation` when absent), with
+which its environments are made. `--agent` accepts:
   - a built-in name: `zero`, `random`, `reference`;
   - `package.module:attribute` or `package.module.attribute`;
   - `path/to/file.py` (its `agent` attribute) or `path/to/file.py:attribute`;
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmark import interfaces
 
 
 class AgentLoadError(LookupError):
@@ -67,7 +71,9 @@ class OnnxAgent:
     """A deterministic policy file: an ONNX graph from an observation batch (1, n) to an
     action batch (1, m) in [-1, 1], any normalisation inside the graph (the MyoChallenge
     convention; `benchmark train` exports its policies so). onnxruntime runs the graph and
-    executes no code from the file. `tasks`, when given, are the only tasks it accepts."""
+    executes no code from the file. `tasks`, when given, are the only tasks it accepts. The
+    action interface is the graph's `action_interface` metadata (`benchmark train` writes
+    it), `excitation` in a file without it."""
 
     def __init__(
         self,
@@ -93,6 +99,11 @@ class OnnxAgent:
                 f"output; this graph has inputs {[(i.name, i.shape) for i in inputs]}"
             )
         self.input_name = inputs[0].name
+        declared = self.session.get_modelmeta().custom_metadata_map.get("action_interface")
+        try:
+            self.action_interface = interfaces.check(declared or interfaces.DEFAULT)
+        except ValueError as error:
+            raise AgentLoadError(f"{path}: metadata 'action_interface': {error}") from None
         self.name = name or path.name
         if tasks is not None:
             self.tasks = tuple(tasks)
@@ -186,6 +197,11 @@ def _resolve(spec: str) -> Any:
 
 def agent_name(agent: Any, spec: str) -> str:
     return str(getattr(agent, "name", spec))
+
+
+def action_interface(agent: Any) -> str:
+    """The interface the agent's actions are meant for; a ValueError for an unknown one."""
+    return interfaces.check(str(getattr(agent, "action_interface", interfaces.DEFAULT)))
 
 
 def is_controller(agent: Any) -> bool:

@@ -259,7 +259,14 @@ def _train(args: argparse.Namespace) -> int:
             envs=args.envs,
             rollout=args.rollout,
             minibatches=args.minibatches,
+            epochs=args.epochs,
+            learning_rate=args.learning_rate,
+            hidden=tuple(args.hidden),
+            init_log_std=args.init_log_std,
             eval_every=args.eval_every,
+            action_interface=args.action_interface,
+            termination=args.termination,
+            termination_distance=args.termination_distance,
             dep_preset=args.dep_preset,
             dep_warmup=args.dep_warmup,
             switching=args.switching,
@@ -467,7 +474,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--envs", type=int, default=8, help="parallel environments (processes)")
     p.add_argument("--rollout", type=int, default=256, help="steps per env per iteration")
     p.add_argument("--minibatches", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=5, help="passes over each rollout")
+    p.add_argument("--learning-rate", type=float, default=3e-4)
+    p.add_argument("--hidden", type=int, nargs="+", default=[256, 256], help="layer widths")
+    p.add_argument("--init-log-std", type=float, default=-0.5)
     p.add_argument("--eval-every", type=int, default=100_000, help="steps between evaluations")
+    p.add_argument(
+        "--action-interface",
+        default="excitation",
+        help="how actions reach the muscles: excitation | muscle_length | reference_length",
+    )
+    p.add_argument(
+        "--termination",
+        default="mean-error",
+        help="how training episodes end: mean-error (protocol v1's) | any-keypoint (Kinesis's)",
+    )
+    p.add_argument(
+        "--termination-distance",
+        type=float,
+        help="metres x size scale (default: 0.5 for mean-error, 0.15 for any-keypoint)",
+    )
     p.add_argument(
         "--dep-preset", help="myosuite_legs | ostrich (default: the one for the task's body)"
     )

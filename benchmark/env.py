@@ -13,15 +13,21 @@ Observation (float32; dimension per body in the README):
     velocities are backward differences over the control step, for body and reference.
 The heading frame turns the world about z so that x is the root's forward direction.
 The arithmetic is compiled (`benchmark.kernels`); `tests/test_observation.py` checks it.
-Action: one value per muscle in [-1, 1]; excitation (a + 1) / 2, held for the substeps.
+Action: one value per muscle in [-1, 1], read by the task's action interface
+(`benchmark.interfaces`): `excitation` (a + 1) / 2 held for the substeps (protocol v1's
+reference), or `muscle_length`, a target length per muscle held by a servo at every substep.
 Reward (Kinesis weights): 0.6 exp(-200 e_pos) + 0.2 exp(-5 e_vel) + 0.1 exp(-3 tilt^2)
   + 0.1 exp(-0.05 (|u|_1 + |u|_2)); e_pos, e_vel are mean squared component errors of
   the tracked keypoints' positions and velocities, u the excitations.
 Episodes: training resets to a random clip and frame; evaluation (`evaluation=True`) to
 frame 0 of the clip named in `reset(options={"clip": ...})`, else the next clip in turn.
-Activations start at zero. Terminated when the mean tracked-keypoint error exceeds
-0.5 m x size scale, or the simulation diverges; truncated at the clip's last frame.
-`info` carries the per-step errors and activations the metrics need.
+Activations start at zero. Terminated when the simulation diverges or by the termination
+rule: `mean-error` (protocol v1, always in evaluation), the mean tracked-keypoint error over
+0.5 m x size scale; or, for training only, `any-keypoint` (Kinesis's), any tracked keypoint
+farther than `termination_distance` (0.15 m by default) x size scale. Truncated at the clip's
+last frame. `info` carries the per-step errors and activations the metrics need, the steps
+since the episode began (`episode_steps`) and, on termination, the index of the tracked
+keypoint farthest off (`ended_by`, -1 otherwise).
 """
 
 from __future__ import annotations
@@ -34,10 +40,16 @@ import mujoco
 import numpy as np
 
 import morphologies
-from benchmark import kernels, protocol
+from benchmark import interfaces, kernels, protocol
 from benchmark.tasks import Task, get_task
 from morphologies.contacts import floor_geom, foot_geoms
 from retargeting.retarget import Clip
+
+# termination rules and their default distances (metres at size scale 1)
+TERMINATION_RULES = {
+    "mean-error": protocol.TERMINATION_MEAN_ERROR,
+    "any-keypoint": protocol.STRICT_ERROR,
+}
 
 
 class ImitationEnv(gymnasium.Env):
@@ -51,8 +63,25 @@ class ImitationEnv(gymnasium.Env):
         evaluation: bool = False,
         frames_ahead: int = 1,
         clips: list[Clip] | None = None,
+        action_interface: str = interfaces.DEFAULT,
+        termination: str = "mean-error",
+        termination_distance: float | None = None,
     ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
+        if termination not in TERMINATION_RULES:
+            raise ValueError(
+                f"unknown termination rule {termination!r}; known: {', '.join(TERMINATION_RULES)}"
+            )
+        default = TERMINATION_RULES[termination]
+        distance = default if termination_distance is None else float(termination_distance)
+        if not 0 < distance < math.inf:
+            raise ValueError(
+                f"termination_distance must be a positive distance in metres, got {distance!r}"
+            )
+        if evaluation and (termination, distance) != ("mean-error", default):
+            raise ValueError("evaluation ends episodes by protocol v1's rule only (mean-error)")
+        self.termination, self.termination_distance = termination, distance
+        self.action_interface = interfaces.check(action_interface)
         self.body = morphologies.get(self.task.morphology)
         self.model = self.body.model()
         self.data = mujoco.MjData(self.model)
@@ -108,7 +137,11 @@ class ImitationEnv(gymnasium.Env):
         # angular velocities, foot contacts, muscles; the task terms follow
         sizes = [4, 3 * count, 6 * count, 3 * count, 3 * count, 2, 4 * model.nu]
         self._proprioception_size = sum(sizes)
-        self._excitation = np.zeros(model.nu)
+        self._actuation = interfaces.make(action_interface, model, self._substeps)
+        self._reference_lengths = {
+            clip.name: interfaces.reference_lengths(model, clip.qpos)
+            for clip in (self.clips if self._actuation.uses_reference else [])
+        }
         self.action_space = gymnasium.spaces.Box(-1.0, 1.0, (model.nu,), np.float32)
         size = self.observation_size
         self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (size,), np.float32)
@@ -150,6 +183,7 @@ class ImitationEnv(gymnasium.Env):
         else:
             self.frame = int(self.np_random.integers(0, max(last, 1)))
         data = self.data
+        self._start = self.frame
         mujoco.mj_resetData(self.model, data)  # activations to zero, warnings cleared
         data.qpos[:] = self.clip.qpos[self.frame]
         data.qvel[:] = self.clip.qvel[self.frame]
@@ -163,21 +197,25 @@ class ImitationEnv(gymnasium.Env):
         action = np.asarray(action)
         if action.shape != self.action_space.shape:
             raise ValueError(f"action must have shape ({self.model.nu},), got {action.shape}")
-        effort = kernels.excite(action, self._excitation)
-        if not math.isfinite(effort):
-            raise ValueError("action contains NaN or infinite values")
         data, model, clip = self.data, self.model, self.clip
-        self.frame += 1
         failure = None
         if self.replay_reference:
-            data.qpos[:] = clip.qpos[self.frame]
-            data.qvel[:] = clip.qvel[self.frame]
+            if not np.all(np.isfinite(action)):
+                raise ValueError("action contains NaN or infinite values")
+            effort = kernels.excite(action, np.zeros(model.nu))
+            data.qpos[:] = clip.qpos[self.frame + 1]
+            data.qvel[:] = clip.qvel[self.frame + 1]
             mujoco.mj_forward(model, data)
         else:
-            data.ctrl[:] = self._excitation
-            mujoco.mj_step(model, data, nstep=self._substeps)
+            reference = self._reference_lengths.get(clip.name)
+            if reference is not None:
+                reference = reference[self.frame + 1]
+            effort = self._actuation.step(model, data, action, reference)
+            if not math.isfinite(effort):
+                raise ValueError("action contains NaN or infinite values")
             if self._divergence_counts.any():
-                failure = self._divergence()
+                failure = self._divergence(self.frame + 1)
+        self.frame += 1
         previous = self._points
         self._points = self._tracked_points()
         (
@@ -211,7 +249,9 @@ class ImitationEnv(gymnasium.Env):
         }
         weights = protocol.REWARD_WEIGHTS
         reward = sum(weights[k] * v for k, v in rewards.items())
-        terminated = failure is not None or mpjpe > protocol.TERMINATION_MEAN_ERROR * self.scale
+        off = mpjpe if self.termination == "mean-error" else errors.max()
+        ended = failure is None and off > self.termination_distance * self.scale
+        terminated = failure is not None or ended
         truncated = not terminated and self.frame >= len(clip.qpos) - 1
         info = {
             "clip": clip.name,
@@ -224,17 +264,19 @@ class ImitationEnv(gymnasium.Env):
             "activation": data.act.copy(),
             "reward_terms": rewards,
             "failure": failure,
+            "episode_steps": self.frame - self._start,
+            "ended_by": int(np.argmax(errors)) if ended else -1,
         }
         observation = (
             self._observation() if failure is None else np.zeros(self.observation_size, np.float32)
         )
         return observation, reward, terminated, truncated, info
 
-    def _divergence(self) -> str:
+    def _divergence(self, frame: int) -> str:
         first = int(mujoco.mjtWarning.mjWARN_BADQPOS)
         raised = np.flatnonzero(self._divergence_counts) + first
         names = ", ".join(mujoco.mjtWarning(int(w)).name for w in raised)
-        return f"simulation diverged at clip frame {self.frame} ({names})"
+        return f"simulation diverged at clip frame {frame} ({names})"
 
     # -- observation ----------------------------------------------------------------------
     def _tracked_points(self) -> np.ndarray:

@@ -23,17 +23,12 @@ import numpy as np
 def excite(action: np.ndarray, excitation: np.ndarray) -> float:
     """Excitation (a + 1) / 2, clipped to [0, 1], into `excitation`; returns the effort
     |u|_1 + |u|_2, or NaN when any action value is NaN or infinite."""
-    total = 0.0
-    squares = 0.0
     for i in range(action.shape[0]):
         a = float(action[i])
         if not math.isfinite(a):
             return math.nan
-        u = min(max(0.5 * (a + 1.0), 0.0), 1.0)
-        excitation[i] = u
-        total += u
-        squares += u * u
-    return total + math.sqrt(squares)
+        excitation[i] = min(max(0.5 * (a + 1.0), 0.0), 1.0)
+    return effort(excitation)
 
 
 @numba.njit(cache=True)
@@ -225,3 +220,129 @@ def observe(
             at += 3
         at += 6 * count
     return out
+
+
+# -- the muscle-length servo (`benchmark.interfaces`) ----------------------------------------
+# MuJoCo's muscle gain and bias (`mju_muscleGain`, `mju_muscleBias`) written again as numba
+# functions: the servo evaluates them per muscle at every physics substep, and a call into
+# MuJoCo's Python bindings per muscle would cost more than the substep's physics.
+# tests/test_interfaces.py checks them against MuJoCo's own.
+_MINVAL = 1e-15  # mjMINVAL
+
+
+@numba.njit(cache=True, inline="always")
+def _normalised(length: float, low: float, high: float, prm: np.ndarray) -> tuple[float, float]:
+    """(length in units of the optimal length, optimal length L0) as MuJoCo computes them."""
+    optimal = (high - low) / max(_MINVAL, prm[1] - prm[0])
+    return prm[0] + (length - low) / max(_MINVAL, optimal), optimal
+
+
+@numba.njit(cache=True, inline="always")
+def _peak(acc0: float, prm: np.ndarray) -> float:
+    return prm[2] if prm[2] >= 0.0 else prm[3] / max(_MINVAL, acc0)
+
+
+@numba.njit(cache=True)
+def muscle_gain(
+    length: float, velocity: float, low: float, high: float, acc0: float, prm: np.ndarray
+) -> float:
+    """MuJoCo's muscle gain: -F0 FL(length) FV(velocity) (prm: gainprm[:9])."""
+    lmin, lmax, vmax, fvmax = prm[4], prm[5], prm[6], prm[8]
+    x_len, optimal = _normalised(length, low, high, prm)
+    v = velocity / max(_MINVAL, optimal * vmax)
+    if x_len < lmin or x_len > lmax:
+        fl = 0.0
+    else:
+        a, b = 0.5 * (lmin + 1.0), 0.5 * (1.0 + lmax)
+        if x_len <= a:
+            x = (x_len - lmin) / max(_MINVAL, a - lmin)
+            fl = 0.5 * x * x
+        elif x_len <= 1.0:
+            x = (1.0 - x_len) / max(_MINVAL, 1.0 - a)
+            fl = 1.0 - 0.5 * x * x
+        elif x_len <= b:
+            x = (x_len - 1.0) / max(_MINVAL, b - 1.0)
+            fl = 1.0 - 0.5 * x * x
+        else:
+            x = (lmax - x_len) / max(_MINVAL, lmax - b)
+            fl = 0.5 * x * x
+    y = fvmax - 1.0
+    if v <= -1.0:
+        fv = 0.0
+    elif v <= 0.0:
+        fv = (v + 1.0) * (v + 1.0)
+    elif v <= y:
+        fv = fvmax - (y - v) * (y - v) / max(_MINVAL, y)
+    else:
+        fv = fvmax
+    return -_peak(acc0, prm) * fl * fv
+
+
+@numba.njit(cache=True)
+def muscle_bias(length: float, low: float, high: float, acc0: float, prm: np.ndarray) -> float:
+    """MuJoCo's passive muscle force (prm: biasprm[:9], the same values as gainprm)."""
+    lmax, fpmax = prm[5], prm[7]
+    x_len, _ = _normalised(length, low, high, prm)
+    b = 0.5 * (1.0 + lmax)
+    if x_len <= 1.0:
+        return 0.0
+    if x_len <= b:
+        x = (x_len - 1.0) / max(_MINVAL, b - 1.0)
+        return -_peak(acc0, prm) * fpmax * 0.5 * x * x
+    x = (x_len - b) / max(_MINVAL, b - 1.0)
+    return -_peak(acc0, prm) * fpmax * (0.5 + x)
+
+
+@numba.njit(cache=True)
+def length_targets(
+    action: np.ndarray, low: np.ndarray, span: np.ndarray, targets: np.ndarray
+) -> bool:
+    """Target lengths low + (a + 1) / 2 span (a clipped to [-1, 1]) into `targets`; False
+    when any action value is NaN or infinite."""
+    for i in range(action.shape[0]):
+        a = float(action[i])
+        if not math.isfinite(a):
+            return False
+        targets[i] = low[i] + 0.5 * (min(max(a, -1.0), 1.0) + 1.0) * span[i]
+    return True
+
+
+@numba.njit(cache=True)
+def servo(
+    targets: np.ndarray,
+    length: np.ndarray,
+    velocity: np.ndarray,
+    lengthrange: np.ndarray,
+    acc0: np.ndarray,
+    gainprm: np.ndarray,
+    biasprm: np.ndarray,
+    kp: np.ndarray,
+    kd: np.ndarray,
+    peak: np.ndarray,
+    excitation: np.ndarray,
+    excitation_sum: np.ndarray,
+) -> None:
+    """One substep of the servo: the force F = clip(kp (L* - L) - kd dL/dt, -F0, 0), then
+    the excitation u = clip((F - bias) / min(-1, gain), 0, 1) that MuJoCo's muscle turns
+    into F at the current length and velocity at full activation; u into `excitation`,
+    and added to `excitation_sum`."""
+    for i in range(targets.shape[0]):
+        low, high = lengthrange[i, 0], lengthrange[i, 1]
+        force = kp[i] * (targets[i] - length[i]) - kd[i] * velocity[i]
+        force = min(max(force, -peak[i]), 0.0)
+        bias = muscle_bias(length[i], low, high, acc0[i], biasprm[i])
+        gain = min(-1.0, muscle_gain(length[i], velocity[i], low, high, acc0[i], gainprm[i]))
+        u = min(max((force - bias) / gain, 0.0), 1.0)
+        excitation[i] = u
+        excitation_sum[i] += u
+
+
+@numba.njit(cache=True)
+def effort(excitation: np.ndarray) -> float:
+    """|u|_1 + |u|_2 of non-negative excitations."""
+    total = 0.0
+    squares = 0.0
+    for u in excitation:
+        total += u
+        squares += u * u
+    return total + math.sqrt(squares)

@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmark import protocol
-from benchmark.agents import agent_name, is_controller, load_agent
+from benchmark.agents import action_interface, agent_name, is_controller, load_agent
 from benchmark.metrics import SCALARS, across_seeds, episode_metrics, task_summary
 from benchmark.tasks import TASKS, Task, get_task, suite_hash
 
@@ -92,7 +92,12 @@ def _run_job(job: Job) -> dict[str, Any]:
     agent = _worker_state["agent"]
     envs = _worker_state["envs"]
     if (job.task, job.split) not in envs:
-        envs[(job.task, job.split)] = ImitationEnv(job.task, split=job.split, evaluation=True)
+        envs[(job.task, job.split)] = ImitationEnv(
+            job.task,
+            split=job.split,
+            evaluation=True,
+            action_interface=action_interface(agent),
+        )
     env = envs[(job.task, job.split)]
     env.replay_reference = not is_controller(agent)
     return run_episode(agent, env, job)
@@ -115,7 +120,9 @@ def open_episode(agent_spec: str, task_id: str, clip: str, seed: int = 0):
     from benchmark.env import ImitationEnv
 
     agent = load_agent(agent_spec)
-    env = ImitationEnv(task_id, split="all", evaluation=True)
+    env = ImitationEnv(
+        task_id, split="all", evaluation=True, action_interface=action_interface(agent)
+    )
     env.replay_reference = not is_controller(agent)
     observation, _ = env.reset(seed=seed, options={"clip": clip})
     if hasattr(agent, "reset"):
@@ -160,6 +167,9 @@ def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
         failure=failure,
     )
     record = {"key": job.key, "task": job.task, "seed": job.seed, **metrics.as_dict()}
+    # the tracked keypoint farthest off when the termination rule ended the episode
+    last = infos[-1]["ended_by"] if terminated and infos else -1
+    record["ended_by"] = env.tracked[last] if last >= 0 else None
     record["wall_s"] = round(time.perf_counter() - started, 4)
     return record
 
@@ -204,6 +214,7 @@ def run(
             "spec": agent_spec,
             "name": agent_name(agent, agent_spec),
             "is_controller": is_controller(agent),
+            "action_interface": action_interface(agent),
         },
         "tasks": [t.id for t in tasks],
         "split": split,

@@ -20,6 +20,8 @@ The interface is the part of Gymnasium's `VectorEnv` that training uses: `reset(
 autoreset (`info["final_obs"]` holds the last observation of each environment that ended,
 `info["_final_obs"]` the mask; an ended environment is reset without a seed, as Gymnasium
 does), `step_async(actions)` and `step_wait()` (the step in two halves), and `close()`.
+`info_keys` names numeric entries of each environment's step `info` that come back as one
+float64 array per key (the step's value, or NaN where an environment's info lacks it).
 Needs the fork start method (Linux, macOS).
 """
 
@@ -52,6 +54,7 @@ class SharedMemoryVectorEnv:
         workers: int | None = None,
         *,
         spin_s: float = SPIN_S,
+        info_keys: tuple[str, ...] = (),
     ) -> None:
         self.closed, self._connections, self._processes = True, [], []  # until workers run
         self._stepping = False
@@ -73,6 +76,8 @@ class SharedMemoryVectorEnv:
             "seed": ((num_envs,), np.int64),
             "seeded": ((num_envs,), np.bool_),
         }
+        self.info_keys = tuple(info_keys)
+        shapes.update({f"info:{key}": ((num_envs,), np.float64) for key in self.info_keys})
         sizes = {k: int(np.prod(s)) * np.dtype(t).itemsize for k, (s, t) in shapes.items()}
         # anonymous MAP_SHARED memory, inherited by the forked workers
         self._memory = mmap.mmap(-1, sum(-(-size // 64) * 64 for size in sizes.values()))
@@ -153,12 +158,12 @@ class SharedMemoryVectorEnv:
         arrays = self._arrays
         terminated, truncated = arrays["terminated"].copy(), arrays["truncated"].copy()
         ended = terminated | truncated
-        info: dict[str, Any] = {}
+        info: dict[str, Any] = {key: arrays[f"info:{key}"].copy() for key in self.info_keys}
         if ended.any():
             final = np.empty(self.num_envs, dtype=object)
             for index in np.flatnonzero(ended):
                 final[index] = arrays["final"][index].copy()
-            info = {"final_obs": final, "_final_obs": ended}
+            info.update({"final_obs": final, "_final_obs": ended})
         return arrays["observation"].copy(), arrays["reward"].copy(), terminated, truncated, info
 
     def close(self) -> None:
@@ -199,6 +204,7 @@ def _worker(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and closes us
     envs = {index: make_env() for index in range(start, stop)}
+    info_keys = [key.removeprefix("info:") for key in arrays if key.startswith("info:")]
     observation, final = arrays["observation"], arrays["final"]
     while True:
         command = _next_command(connection, spin_s)
@@ -210,7 +216,9 @@ def _worker(
                     seed = int(arrays["seed"][index]) if arrays["seeded"][index] else None
                     observation[index], _ = env.reset(seed=seed)
                     continue
-                obs, reward, terminated, truncated, _ = env.step(arrays["action"][index])
+                obs, reward, terminated, truncated, info = env.step(arrays["action"][index])
+                for key in info_keys:
+                    arrays[f"info:{key}"][index] = info.get(key, np.nan)
                 arrays["reward"][index] = reward
                 arrays["terminated"][index] = terminated
                 arrays["truncated"][index] = truncated

@@ -73,6 +73,14 @@ def summary_rows(benches) -> list[list[str]]:
                     times["raw mj_step"],
                 )
             )
+    interfaces = _find(benches, "interfaces")
+    if interfaces is not None:
+        times = {k: np.array(v) for k, v in interfaces.extra_info["side_by_side"].items()}
+        steps = interfaces.extra_info["control_steps_per_round"]
+        raw = times.pop("raw mj_step")
+        for name, values in times.items():
+            value = f"{1e3 * values.min() / steps:.3f} ms per control step"
+            rows.append(_ratio_row(f"env.step, {name} / raw mj_step", value, values, raw))
     ours = _find(benches, "MyoSuite")
     if ours is not None:
         theirs = {k: np.array(ours.extra_info["myosuite"][k]) for k in ("env_s", "raw_s")}

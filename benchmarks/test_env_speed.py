@@ -43,3 +43,37 @@ def test_env_step_beside_raw_mj_step(benchmark, side_by_side, body):
             env.step(action)
 
     side_by_side(benchmark, {"raw mj_step": (start, raw), "env.step": (start, step)}, ROUNDS)
+
+
+def test_each_action_interface_beside_raw_mj_step(benchmark, side_by_side):
+    """What the servo interfaces cost per control step on human_legs_80: their per-substep
+    length reading, PD force and gain/bias inversion, beside the raw physics."""
+    from benchmark.interfaces import INTERFACES
+
+    task, clip = TASKS["human_legs_80"]
+    envs = {name: ImitationEnv(task, split="all", action_interface=name) for name in INTERFACES}
+    model, substeps = envs["excitation"].model, envs["excitation"].body.sim.substeps
+    data = envs["excitation"].data
+    action = np.full(model.nu, -0.6, dtype=np.float32)
+    benchmark.group = "interfaces human_legs_80"
+    benchmark.extra_info["control_steps_per_round"] = STEPS
+
+    def start(env: ImitationEnv) -> None:
+        env.reset(options={"clip": clip, "start": 0})
+
+    def raw() -> None:
+        data.ctrl[:] = 0.5 * (action + 1.0)
+        for _ in range(STEPS):
+            mujoco.mj_step(model, data, nstep=substeps)
+
+    def stepper(env: ImitationEnv):
+        def step() -> None:
+            for _ in range(STEPS):
+                env.step(action)
+
+        return step
+
+    variants = {"raw mj_step": (lambda: start(envs["excitation"]), raw)}
+    for name, env in envs.items():
+        variants[name] = (lambda env=env: start(env), stepper(env))
+    side_by_side(benchmark, variants, ROUNDS)

@@ -121,6 +121,7 @@ def _show(args: argparse.Namespace) -> int:
             s.rank,
             s.entry.id,
             s.entry.method,
+            s.interface,
             _interval(s.success, s.success_ci, 2),
             _interval(s.mpjpe_mm, s.mpjpe_ci, 1),
             round(s.coverage, 3),
@@ -130,8 +131,22 @@ def _show(args: argparse.Namespace) -> int:
         ]
         for s in standings
     ]
-    headers = ["rank", "#", "method", "success", "mpjpe_iqm_mm", "coverage", "score", "seeds", ""]
-    print(f"{task.id} ({task.morphology}): success rate, then MPJPE; 95 % intervals over seeds")
+    headers = [
+        "rank",
+        "#",
+        "method",
+        "interface",
+        "success",
+        "mpjpe_iqm_mm",
+        "coverage",
+        "score",
+        "seeds",
+        "",
+    ]
+    print(
+        f"{task.id} ({task.morphology}): success rate, then MPJPE, ranked within each action "
+        "interface; 95 % intervals over seeds"
+    )
     print(format_table(headers, rows))
     return 0
 

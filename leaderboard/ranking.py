@@ -1,6 +1,8 @@
 """Ranking, recomputed from the stored episodes (never from submitted aggregates).
 
-Per task: by success rate, then by MPJPE (lower first); ties share a rank. Each figure comes
+Per task and action interface (`benchmark.interfaces`; two interfaces are never ranked as
+one, and protocol v1's reference interface, `excitation`, comes first): by success rate,
+then by MPJPE (lower first); ties share a rank. Each figure comes
 with its 95 % stratified-bootstrap interval across the submission's seeds (rliable; clips
 are the strata): the mean for success, the interquartile mean for MPJPE.
 
@@ -32,9 +34,10 @@ from leaderboard.store import Entry
 
 @dataclass(frozen=True)
 class Standing:
-    rank: int
+    rank: int  # among the entries of the same interface
     entry: Entry
     task: str
+    interface: str
     seeds: int
     success: float  # mean over episodes of all seeds
     success_ci: list[float]
@@ -57,7 +60,17 @@ def _matrix(episodes: list[dict[str, Any]], key: str) -> np.ndarray:
 
 
 def task_standings(entries: list[Entry], task: str) -> list[Standing]:
-    """The ranked table of one task."""
+    """The ranked table of one task: each interface's entries ranked among themselves."""
+    from benchmark.interfaces import INTERFACES
+
+    standings = []
+    for interface in INTERFACES:
+        same = [e for e in entries if e.interface == interface]
+        standings += _ranked(same, task, interface)
+    return standings
+
+
+def _ranked(entries: list[Entry], task: str, interface: str) -> list[Standing]:
     from benchmark.metrics import bootstrap_interval
 
     unranked = []
@@ -77,6 +90,7 @@ def task_standings(entries: list[Entry], task: str) -> list[Standing]:
             dict(
                 entry=entry,
                 task=task,
+                interface=interface,
                 seeds=success.shape[0],
                 success=mean_success,
                 success_ci=success_ci,
@@ -156,7 +170,9 @@ def task_definition(task: str) -> str:
 
 @dataclass(frozen=True)
 class CrossSpecies:
-    """Normalised scores of each method (its best-scoring entry per task) across tasks."""
+    """Normalised scores of each method (its best-scoring entry per task) across tasks; a
+    method run through another interface than `excitation` is its own row, "method
+    [interface]"."""
 
     tasks: list[str]  # ordered by body
     morphologies: dict[str, str]  # task -> body
@@ -181,7 +197,10 @@ def cross_species(entries: list[Entry]) -> CrossSpecies:
     for entry in entries:
         for task in entry.tasks:
             score = normalised_score(episodes_of(entry, task), task)
-            key = (entry.method, task)
+            method = entry.method
+            if entry.interface != "excitation":
+                method = f"{method} [{entry.interface}]"
+            key = (method, task)
             if score is not None and (key not in scores or score > scores[key]):
                 scores[key], chosen[key] = score, entry.id
     methods = sorted(

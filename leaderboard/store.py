@@ -99,6 +99,12 @@ class Entry:
     def tasks(self) -> list[str]:
         return self.results["tasks"]
 
+    @property
+    def interface(self) -> str:
+        """The action interface its episodes were run through (entries stored before
+        interfaces were declared were all `excitation`)."""
+        return self.results["agent"].get("action_interface", "excitation")
+
 
 def default_location() -> str:
     """`$CROSSMIMIC_LEADERBOARD`, else the user's data folder."""

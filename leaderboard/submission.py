@@ -155,7 +155,7 @@ def validate(submission: Submission) -> None:
     if not problems:
         problems += _aggregates(results)
     if submission.policy is not None:
-        problems += _policy(submission.policy, results["tasks"])
+        problems += _policy(submission.policy, results["tasks"], results["agent"])
     if problems:
         raise SubmissionError(problems)
 
@@ -385,7 +385,7 @@ def _same_number(a: Any, b: Any) -> bool:
     return math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
 
 
-def _policy(policy: bytes, task_ids: list[str]) -> list[str]:
+def _policy(policy: bytes, task_ids: list[str], agent_record: dict[str, Any]) -> list[str]:
     from benchmark.agents import AgentLoadError, OnnxAgent
     from benchmark.env import ImitationEnv
 
@@ -397,6 +397,12 @@ def _policy(policy: bytes, task_ids: list[str]) -> list[str]:
         except AgentLoadError as error:
             return [f"{POLICY_FILE}: {str(error).split(': ', 1)[-1]}"]
     problems = []
+    if agent.action_interface != agent_record["action_interface"]:
+        problems.append(
+            f"{POLICY_FILE}: acts through interface {agent.action_interface!r} (its metadata); "
+            f"{RESULTS_FILE} field 'agent.action_interface' is "
+            f"{agent_record['action_interface']!r}"
+        )
     for task in task_ids:
         env = ImitationEnv(task, split="test", evaluation=True)
         sizes = {"observation": env.observation_size, "action": env.action_space.shape[0]}

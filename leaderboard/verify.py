@@ -60,6 +60,9 @@ def verify(store: Store, identifier: int, *, progress: bool = False) -> Verifica
             progress=progress,
         )
     mismatches, largest = compare_episodes(submitted, {e["key"]: e for e in rerun["episodes"]})
+    declared, played = entry.interface, rerun["agent"]["action_interface"]
+    if declared != played:  # the policy file says which interface it acts through
+        mismatches.insert(0, f"action_interface: submitted {declared!r}, the policy's {played!r}")
     outcome = Verification(
         verified=not mismatches,
         episodes=len(submitted),

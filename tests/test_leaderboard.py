@@ -15,7 +15,13 @@ import pytest
 from benchmark.runner import aggregate, run
 from benchmark.tasks import TASKS, get_task
 from leaderboard.cli import main
-from leaderboard.ranking import clip_error_mm, references, task_definition, task_standings
+from leaderboard.ranking import (
+    clip_error_mm,
+    cross_species,
+    references,
+    task_definition,
+    task_standings,
+)
 from leaderboard.store import MIGRATIONS, DuplicateSubmission, Entry, Store, StoreError
 from leaderboard.submission import (
     LIMITS,
@@ -209,8 +215,11 @@ def test_migrations_are_versioned_and_a_newer_store_is_refused(tmp_path):
         Store(tmp_path / "board.sqlite")
 
 
-def _entry(identifier: int, episodes: list[dict], method: str) -> Entry:
+def _entry(
+    identifier: int, episodes: list[dict], method: str, interface: str = "excitation"
+) -> Entry:
     results = {"tasks": ["legs80-walk"], "seeds": [0], "episodes": episodes}
+    results["agent"] = {"name": method, "action_interface": interface}
     metadata = {**METADATA, "method": method}
     return Entry(identifier, "", metadata, results, False, False, None)
 
@@ -240,6 +249,33 @@ def test_ranking_is_by_success_then_mpjpe_and_ties_share_a_rank():
     assert standings[0].success == 1.0 and standings[0].success_ci == [1.0, 1.0]
     perfect = _entry(5, [_episode(c, True, 0.0, 180) for c in clips], "perfect")
     assert task_standings([perfect], "legs80-walk")[0].score == pytest.approx(100.0)
+
+
+def test_two_interfaces_are_never_ranked_as_one():
+    clips = get_task("legs80-walk").test
+    servo = _entry(1, [_episode(c, True, 20.0, 180) for c in clips], "servo", "muscle_length")
+    direct = _entry(2, [_episode(c, False, 90.0, 40) for c in clips], "direct")
+    other = _entry(3, [_episode(c, False, 95.0, 40) for c in clips], "direct 2")
+    standings = task_standings([servo, direct, other], "legs80-walk")
+    # protocol v1's reference interface first; each interface ranked among its own entries
+    assert [(s.entry.id, s.interface, s.rank) for s in standings] == [
+        (2, "excitation", 1),
+        (3, "excitation", 2),
+        (1, "muscle_length", 1),
+    ]
+    cross = cross_species([servo, direct])
+    assert set(cross.methods) == {"direct", "servo [muscle_length]"}
+
+
+def test_a_submission_must_declare_its_interface(zero_dir, tmp_path):
+    copy = tmp_path / "undeclared"
+    shutil.copytree(zero_dir, copy)
+    results = json.loads((copy / "results.json").read_text())
+    assert results["agent"]["action_interface"] == "excitation"
+    del results["agent"]["action_interface"]
+    (copy / "results.json").write_text(json.dumps(results))
+    with pytest.raises(SubmissionError, match="'action_interface' is a required property"):
+        validate(read_submission(copy))
 
 
 def test_the_zero_agent_scores_zero_and_the_references_are_current(zero_dir):
@@ -309,6 +345,19 @@ def test_a_policy_of_the_wrong_size_is_refused(zero_dir, tmp_path):
     load(folder)  # the right body: accepted
     (folder / "policy.onnx").write_bytes(b"not an onnx graph")
     with pytest.raises(SubmissionError, match="policy.onnx: not a policy onnxruntime can run"):
+        load(folder)
+
+
+def test_a_policy_of_another_interface_than_its_results_is_refused(zero_dir, tmp_path):
+    import onnx
+
+    from baselines.shipped import POLICIES
+
+    folder = _copy(zero_dir, tmp_path / "servo-policy")
+    graph = onnx.load(str(POLICIES / "legs80-walk.onnx"))
+    onnx.helper.set_model_props(graph, {"action_interface": "muscle_length"})
+    onnx.save(graph, str(folder / "policy.onnx"))
+    with pytest.raises(SubmissionError, match="acts through interface 'muscle_length'"):
         load(folder)
 
 

@@ -22,6 +22,7 @@ from baselines.ppo import (
     load_policy,
     train,
 )
+from benchmark.agents import OnnxAgent
 from benchmark.cli import main
 
 SMALL = dict(envs=2, rollout=128, minibatches=2, eval_every=512, dep_warmup=256, hidden=(32, 32))
@@ -144,3 +145,53 @@ def test_the_dep_preset_defaults_to_the_one_for_the_tasks_body():
     assert TrainConfig(task="legs80-walk").dep_preset == "myosuite_legs"
     assert TrainConfig(task="ostrich-run").dep_preset == "ostrich"
     assert TrainConfig(task="ostrich-run", dep_preset="myosuite_legs").dep_preset == "myosuite_legs"
+
+
+@pytest.mark.parametrize("interface", ["muscle_length", "reference_length"])
+def test_a_run_through_each_servo_interface_resumes_exactly(interface, tmp_path):
+    config = dict(SMALL, action_interface=interface, termination="any-keypoint")
+    whole = train(TrainConfig(steps=512, **config), tmp_path / "whole", progress=False)
+    train(TrainConfig(steps=256, **config), tmp_path / "parts", progress=False)
+    parts = train(TrainConfig(steps=512, **config), tmp_path / "parts", resume=True, progress=False)
+    assert parts["summary"] == whole["summary"]
+    a = torch.load(tmp_path / "whole" / "policy.pt")["policy"]
+    b = torch.load(tmp_path / "parts" / "policy.pt")["policy"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    header = json.loads((tmp_path / "whole" / "config.json").read_text())
+    assert header["action_interface"] == interface
+    assert header["training_termination"] == {"rule": "any-keypoint", "distance_m": 0.15}
+    _, meta = load_policy(tmp_path / "whole" / "policy.pt")
+    assert meta["action_interface"] == interface
+    agent = OnnxAgent(tmp_path / "whole" / "policy.onnx")
+    assert agent.action_interface == interface
+
+    with open(tmp_path / "parts" / "training.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(tmp_path / "whole" / "training.csv") as handle:
+        drop = ("wall_s", "steps_per_s")
+        expected = [{k: v for k, v in r.items() if k not in drop} for r in csv.DictReader(handle)]
+    assert [{k: v for k, v in r.items() if k not in drop} for r in rows] == expected
+    assert [int(r["steps"]) for r in rows] == [256, 512]
+    for row in rows:  # the short any-keypoint episodes end, and each names its keypoint
+        ended = sum(int(v) for k, v in row.items() if k.startswith("ended_"))
+        terminated = round(float(row["terminated"]) * int(row["episodes"]))
+        assert int(row["episodes"]) > 0 and ended == terminated
+        assert 0 < float(row["episode_steps"]) < 128
+
+    with pytest.raises(CheckpointError, match="config.action_interface"):
+        other = dict(config, action_interface="excitation")
+        train(TrainConfig(steps=768, **other), tmp_path / "parts", resume=True, progress=False)
+
+
+def test_the_curve_says_where_each_test_episode_ended(finished_run):
+    out, final = finished_run
+    with open(out / "curve.csv") as handle:
+        last = list(csv.DictReader(handle))[-1]
+    frames = [int(f) for f in last["end_frames"].split(";")]
+    assert frames == [e["steps"] for e in final["episodes"]]
+    names = last["ended_by"].split(";")
+    assert names == [e["ended_by"] or "-" for e in final["episodes"]]
+    assert all(
+        n in ("-", "pelvis", "r_knee", "l_knee", "r_ankle", "l_ankle", "r_toe", "l_toe")
+        for n in names
+    )

@@ -1,0 +1,208 @@
+"""Action interfaces and training termination rules: the servo's muscle model agrees with
+MuJoCo's, the servo holds what it is told, every interface passes Gymnasium's checker, and
+bad names are refused with the known ones listed."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import morphologies
+from benchmark import interfaces, kernels
+from benchmark.agents import OnnxAgent, action_interface
+from benchmark.env import ImitationEnv
+
+
+@pytest.mark.parametrize("body", ["human_legs_80", "ostrich"])
+def test_muscle_gain_and_bias_are_mujocos(body):
+    model = morphologies.get(body).model()
+    for i in range(model.nu):
+        low, high = model.actuator_lengthrange[i]
+        acc0 = model.actuator_acc0[i]
+        gainprm, biasprm = model.actuator_gainprm[i, :9], model.actuator_biasprm[i, :9]
+        # beyond both ends of the range, and velocities past either limit of the curve
+        for length in np.linspace(low - 0.4 * (high - low), high + 0.4 * (high - low), 23):
+            for velocity in np.linspace(-4.0, 4.0, 9):
+                expected = mujoco.mju_muscleGain(
+                    length, velocity, model.actuator_lengthrange[i], acc0, gainprm
+                )
+                got = kernels.muscle_gain(length, velocity, low, high, acc0, gainprm)
+                assert got == pytest.approx(expected, rel=1e-12, abs=1e-9)
+            expected = mujoco.mju_muscleBias(length, model.actuator_lengthrange[i], acc0, biasprm)
+            got = kernels.muscle_bias(length, low, high, acc0, biasprm)
+            assert got == pytest.approx(expected, rel=1e-12, abs=1e-9)
+
+
+def test_the_servos_excitation_makes_the_force_it_asked_for():
+    """At full activation, MuJoCo's muscle force from the servo's excitation is the PD force
+    wherever that force lies between the passive force and the muscle's reach."""
+    model = morphologies.get("human_legs_80").model()
+    servo = interfaces.MuscleLengthServo(model, substeps=1)
+    data = mujoco.MjData(model)
+    data.qpos[:] = model.key_qpos[0] if model.nkey else data.qpos
+    data.qvel[:] = np.random.default_rng(0).normal(0.0, 0.3, model.nv)
+    mujoco.mj_step1(model, data)
+    servo.targets[:] = servo.low + np.random.default_rng(1).uniform(0, 1, model.nu) * servo.span
+    excitation, total = np.zeros(model.nu), np.zeros(model.nu)
+    kernels.servo(
+        servo.targets,
+        data.actuator_length,
+        data.actuator_velocity,
+        servo.lengthrange,
+        servo.acc0,
+        servo.gainprm,
+        servo.biasprm,
+        servo.kp,
+        servo.kd,
+        servo.peak,
+        excitation,
+        total,
+    )
+    checked = 0
+    for i in range(model.nu):
+        length, velocity = data.actuator_length[i], data.actuator_velocity[i]
+        args = (model.actuator_lengthrange[i], model.actuator_acc0[i])
+        gain = mujoco.mju_muscleGain(length, velocity, *args, model.actuator_gainprm[i, :9])
+        bias = mujoco.mju_muscleBias(length, *args, model.actuator_biasprm[i, :9])
+        wanted = servo.kp[i] * (servo.targets[i] - length) - servo.kd[i] * velocity
+        wanted = min(max(wanted, -servo.peak[i]), 0.0)
+        if 0.0 < excitation[i] < 1.0 and gain < -1.0:
+            assert gain * excitation[i] + bias == pytest.approx(wanted, rel=1e-9, abs=1e-9)
+            checked += 1
+        elif excitation[i] == 0.0:
+            assert wanted >= bias - 1e-9  # asks for less pull than the passive force
+    assert checked > 10
+    assert np.array_equal(total, excitation)
+
+
+def test_the_servo_holds_a_commanded_length():
+    """Weightless and in the air, the body takes the muscle lengths of another pose."""
+    env = ImitationEnv("legs80-walk", action_interface="muscle_length")
+    env.reset(seed=0, options={"clip": "walk_1.3", "start": 0})
+    model, data = env.model, env.data
+    model.opt.gravity[:] = 0.0
+    lengths = interfaces.reference_lengths(model, env.clip.qpos)
+    farthest = int(np.argmax(np.abs(lengths - lengths[0]).mean(axis=1)))
+    pose = mujoco.MjData(model)
+    pose.qpos[:] = env.clip.qpos[farthest]
+    mujoco.mj_forward(model, pose)
+    servo = env._actuation
+    action = 2.0 * (pose.actuator_length - servo.low) / servo.span - 1.0
+    reachable = np.abs(action) < 1.0
+    data.qpos[2] += 1.0  # no floor contact
+    data.qvel[:] = 0.0
+    mujoco.mj_forward(model, data)
+    before = np.abs(data.actuator_length - pose.actuator_length)[reachable].mean()
+    for _ in range(30):  # one second
+        servo.step(model, data, action)
+    mujoco.mj_forward(model, data)
+    after = np.abs(data.actuator_length - pose.actuator_length)[reachable]
+    # antagonists pull against each other and passive forces resist, so the lengths settle
+    # near, not at, their targets; a servo of the wrong sign or gain moves them away
+    assert after.mean() < 0.5 * before
+    assert after.mean() < 0.01  # metres
+
+
+def test_the_zero_residual_holds_the_reference_pose():
+    env = ImitationEnv("legs80-walk", action_interface="reference_length")
+    env.reset(seed=0, options={"start": 0})
+    lengths = interfaces.reference_lengths(env.model, env.clip.qpos)
+    data = mujoco.MjData(env.model)
+    data.qpos[:] = env.clip.qpos[7]
+    mujoco.mj_forward(env.model, data)
+    np.testing.assert_allclose(lengths[7], data.actuator_length, atol=1e-12)
+    servo = env._actuation
+    servo.step(env.model, env.data, np.zeros(env.model.nu), lengths[1])
+    np.testing.assert_allclose(servo.targets, lengths[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("interface", sorted(interfaces.INTERFACES))
+@pytest.mark.parametrize("task", ["legs80-walk", "ostrich-run-real"])
+def test_every_interface_passes_the_gymnasium_checker(task, interface):
+    env = ImitationEnv(task, action_interface=interface, termination="any-keypoint")
+    check_env(env, skip_render_check=True)
+    with pytest.raises(ValueError, match="NaN"):
+        env.reset(seed=0)
+        env.step(np.full(env.action_space.shape, np.nan, np.float32))
+
+
+def test_the_servo_reports_the_excitations_it_sent_for_the_energy_reward():
+    excitation = ImitationEnv("legs80-walk")
+    servo = ImitationEnv("legs80-walk", action_interface="muscle_length")
+    for env in (excitation, servo):
+        env.reset(seed=3, options={"start": 5})
+    action = np.random.default_rng(0).uniform(-1, 1, 80).astype(np.float32)
+    _, _, _, _, a = excitation.step(action)
+    _, _, _, _, b = servo.step(action)
+    sent = servo._actuation.excitation_sum / servo._actuation.substeps
+    expected = np.exp(-0.05 * (sent.sum() + np.sqrt((sent**2).sum())))
+    assert b["reward_terms"]["energy"] == pytest.approx(expected, rel=1e-12)
+    assert a["reward_terms"]["energy"] != pytest.approx(expected)
+
+
+def test_unknown_interfaces_and_termination_rules_list_the_known_ones():
+    with pytest.raises(ValueError, match="excitation.*muscle_length.*reference_length"):
+        ImitationEnv("legs80-walk", action_interface="torque")
+    with pytest.raises(ValueError, match="mean-error, any-keypoint"):
+        ImitationEnv("legs80-walk", termination="sometimes")
+    with pytest.raises(ValueError, match="positive distance"):
+        ImitationEnv("legs80-walk", termination="any-keypoint", termination_distance=-1)
+    with pytest.raises(ValueError, match="protocol v1's rule"):
+        ImitationEnv("legs80-walk", split="test", evaluation=True, termination="any-keypoint")
+
+    class Declares:
+        action_interface = "torque"
+
+    with pytest.raises(ValueError, match="unknown action interface 'torque'"):
+        action_interface(Declares())
+
+
+def _run_until_end(env, action):
+    env.reset(seed=2, options={"start": 10})
+    while True:
+        _, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            return terminated, info
+
+
+def test_any_keypoint_ends_an_episode_where_the_mean_error_would_not():
+    zero = np.full(80, -1.0, np.float32)
+    strict = ImitationEnv("legs80-walk", termination="any-keypoint")
+    terminated, info = _run_until_end(strict, zero)
+    assert terminated
+    errors = info["keypoint_errors"]
+    assert errors.max() > 0.15 and info["mpjpe"] < 0.5
+    assert info["ended_by"] == int(np.argmax(errors))
+    assert info["episode_steps"] == info["frame"] - 10
+    loose = ImitationEnv("legs80-walk")
+    terminated, later = _run_until_end(loose, zero)
+    assert terminated and later["mpjpe"] > 0.5
+    assert later["episode_steps"] > info["episode_steps"]
+    farther = ImitationEnv("legs80-walk", termination="any-keypoint", termination_distance=0.3)
+    _, wider = _run_until_end(farther, zero)
+    assert info["episode_steps"] < wider["episode_steps"]
+    assert wider["keypoint_errors"].max() > 0.3
+
+
+def test_a_policy_file_declares_its_interface(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["observation"], ["action"])],
+        "identity",
+        [helper.make_tensor_value_info("observation", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("action", TensorProto.FLOAT, [1, 4])],
+    )
+    model = helper.make_model(graph)
+    onnx.save(model, tmp_path / "plain.onnx")
+    assert OnnxAgent(tmp_path / "plain.onnx").action_interface == "excitation"
+    helper.set_model_props(model, {"action_interface": "muscle_length"})
+    onnx.save(model, tmp_path / "servo.onnx")
+    assert OnnxAgent(tmp_path / "servo.onnx").action_interface == "muscle_length"
+    helper.set_model_props(model, {"action_interface": "torque"})
+    onnx.save(model, tmp_path / "bad.onnx")
+    with pytest.raises(LookupError, match="bad.onnx: metadata 'action_interface'"):
+        OnnxAgent(tmp_path / "bad.onnx")
