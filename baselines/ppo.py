@@ -91,6 +91,7 @@ class TrainConfig:
     action_interface: str = "excitation"
     termination: str = "mean-error"  # or "any-keypoint" (Kinesis's training rule)
     termination_distance: float | None = None  # metres x size scale; None: the rule's default
+    termination_curriculum: bool = False  # adapt the distance (`TerminationCurriculum`)
 
     def __post_init__(self) -> None:
         from benchmark.env import TERMINATION_RULES
@@ -296,7 +297,34 @@ TRAINING_COLUMNS = (
     "episodes",  # episodes that ended in the rollout (terminated or reached the clip's end)
     "terminated",  # the fraction of those the termination rule (or a divergence) ended
     "episode_steps",  # their mean length in steps
+    "termination_distance",  # the training termination distance of the rollout (m x scale)
 )
+
+
+@dataclass
+class TerminationCurriculum:
+    """MuscleMimic's adaptive termination: the training termination distance shrinks by a
+    factor 0.95 after 5 consecutive iterations in which fewer than 10 % of the rollout's
+    episodes terminated, and grows back by 1 / 0.95 after 5 with more than 20 %; between
+    `floor` (0.1 m) and the distance it started at. The episodes of a rollout are those that
+    ended in it and those its end cut."""
+
+    distance: float
+    ceiling: float
+    floor: float = 0.1
+    calm: int = 0  # consecutive iterations under 10 %
+    hard: int = 0  # consecutive iterations over 20 %
+
+    def update(self, terminated_fraction: float) -> bool:
+        """Count one iteration; True when the distance moved."""
+        self.calm = self.calm + 1 if terminated_fraction < 0.10 else 0
+        self.hard = self.hard + 1 if terminated_fraction > 0.20 else 0
+        before = self.distance
+        if self.calm >= 5:
+            self.distance, self.calm = max(self.floor, self.distance * 0.95), 0
+        elif self.hard >= 5:
+            self.distance, self.hard = min(self.ceiling, self.distance / 0.95), 0
+        return self.distance != before
 
 
 def _iteration_row(
@@ -308,6 +336,7 @@ def _iteration_row(
     reward: float,
     ends: dict[str, list],
     keypoints: list[str],
+    distance: float,
 ) -> dict[str, Any]:
     """One row of training.csv: what the rollout's episodes did, and which tracked keypoint
     was farthest off when the termination rule ended them (`ended_<keypoint>` counts)."""
@@ -321,6 +350,7 @@ def _iteration_row(
         "episodes": episodes,
         "terminated": round(sum(ends["terminated"]) / episodes, 4) if episodes else "",
         "episode_steps": round(float(np.mean(ends["steps"])), 1) if episodes else "",
+        "termination_distance": round(distance, 4),
     }
     counts = np.bincount(np.asarray(ends["by"], dtype=int), minlength=len(keypoints))
     row.update({f"ended_{name}": int(n) for name, n in zip(keypoints, counts, strict=True)})
@@ -460,11 +490,16 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         switching = Switching(config.envs)
 
     iteration, step, wall, curve, log = 0, 0, 0.0, [], []
+    distance = config.termination_distance or TERMINATION_RULES[config.termination]
+    curriculum = (
+        TerminationCurriculum(distance, distance) if config.termination_curriculum else None
+    )
     if resume and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, task=task.id)
         saved = TrainConfig.from_dict(state["config"])
         compared = ("algo", "seed", "envs", "rollout", "hidden", "dep_preset", "dep_original")
         compared += ("action_interface", "termination", "termination_distance")
+        compared += ("termination_curriculum",)
         for name in compared:
             if getattr(saved, name) != getattr(config, name):
                 raise CheckpointError(
@@ -482,6 +517,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             state["curve"],
             state["training_log"],
         )
+        if curriculum is not None:
+            curriculum = TerminationCurriculum(**state["curriculum"])
         if dep is not None:
             dep.load_state_dict(state["dep"])
             extrema = state["sensor_extrema"]
@@ -501,7 +538,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         "action_interface": config.action_interface,
         "training_termination": {
             "rule": config.termination,
-            "distance_m": config.termination_distance or TERMINATION_RULES[config.termination],
+            "distance_m": distance,
+            "curriculum": config.termination_curriculum,
         },
     }
     (out / "config.json").write_text(json.dumps(header, indent=1))
@@ -515,6 +553,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             "wall_s": wall,
             "curve": curve,
             "training_log": log,
+            "curriculum": None if curriculum is None else asdict(curriculum),
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "torch_rng": torch.get_rng_state(),
@@ -552,6 +591,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         info_keys=("episode_steps", "ended_by"),
     )
     training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in eval_env.tracked)
+    if curriculum is not None:
+        envs.set_attr("termination_distance", curriculum.distance)
     batch = config.envs * config.rollout
     bar = tqdm(total=config.steps, initial=step, unit="step", disable=not progress)
     bar.set_postfix(test_mpjpe_mm=round(curve[-1]["mpjpe_mm"], 1))
@@ -647,18 +688,23 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             elapsed = time.perf_counter() - started
             wall += elapsed
             bar.update(batch)
-            log.append(
-                _iteration_row(
-                    iteration,
-                    step,
-                    wall,
-                    elapsed,
-                    batch,
-                    reward_sum / batch,
-                    ends,
-                    eval_env.tracked,
-                )
+            rollout_distance = distance if curriculum is None else curriculum.distance
+            row = _iteration_row(
+                iteration,
+                step,
+                wall,
+                elapsed,
+                batch,
+                reward_sum / batch,
+                ends,
+                eval_env.tracked,
+                rollout_distance,
             )
+            log.append(row)
+            if curriculum is not None:
+                run = len(ends["steps"]) + config.envs  # ended, and cut by the rollout's end
+                if curriculum.update(sum(ends["terminated"]) / run):
+                    envs.set_attr("termination_distance", curriculum.distance)
             _write_csv(out / "training.csv", training_columns, log)
             if step // config.eval_every > (step - batch) // config.eval_every:
                 record_evaluation()

@@ -267,6 +267,7 @@ def _train(args: argparse.Namespace) -> int:
             action_interface=args.action_interface,
             termination=args.termination,
             termination_distance=args.termination_distance,
+            termination_curriculum=args.termination_curriculum,
             dep_preset=args.dep_preset,
             dep_warmup=args.dep_warmup,
             switching=args.switching,
@@ -493,6 +494,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--termination-distance",
         type=float,
         help="metres x size scale (default: 0.5 for mean-error, 0.15 for any-keypoint)",
+    )
+    p.add_argument(
+        "--termination-curriculum",
+        action="store_true",
+        help="adapt the distance from its start down to 0.1 m as fewer episodes terminate "
+        "(MuscleMimic's rule)",
     )
     p.add_argument(
         "--dep-preset", help="myosuite_legs | ostrich (default: the one for the task's body)"

@@ -19,7 +19,8 @@ The interface is the part of Gymnasium's `VectorEnv` that training uses: `reset(
 `step(actions) -> (observations, rewards, terminated, truncated, info)` with same-step
 autoreset (`info["final_obs"]` holds the last observation of each environment that ended,
 `info["_final_obs"]` the mask; an ended environment is reset without a seed, as Gymnasium
-does), `step_async(actions)` and `step_wait()` (the step in two halves), and `close()`.
+does), `step_async(actions)` and `step_wait()` (the step in two halves), `set_attr(name, value)`
+(one value for every environment, between steps), and `close()`.
 `info_keys` names numeric entries of each environment's step `info` that come back as one
 float64 array per key (the step's value, or NaN where an environment's info lacks it).
 Needs the fork start method (Linux, macOS).
@@ -31,6 +32,7 @@ import contextlib
 import mmap
 import multiprocessing
 import os
+import pickle
 import time
 import traceback
 from collections.abc import Callable
@@ -39,7 +41,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-_STEP, _RESET, _CLOSE, _DONE, _FAILED = b"s", b"r", b"c", b"k", b"e"
+_STEP, _RESET, _SET, _CLOSE, _DONE, _FAILED = b"s", b"r", b"a", b"c", b"k", b"e"
 SPIN_S = 0.002  # a control step's policy pass fits in it; longer gaps (the update) block
 
 
@@ -135,6 +137,17 @@ class SharedMemoryVectorEnv:
         self._command(_RESET)
         return self._arrays["observation"].copy(), {}
 
+    def set_attr(self, name: str, value: Any) -> None:
+        """Set attribute `name` of every environment to `value` (PPO's termination
+        curriculum moves the training termination distance so)."""
+        if self._stepping:
+            raise RuntimeError("set_attr called between step_async and step_wait")
+        payload = pickle.dumps((name, value))
+        for connection in self._connections:
+            connection.send_bytes(_SET)
+            connection.send_bytes(payload)
+        self._collect()
+
     def step(
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -205,27 +218,17 @@ def _worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and closes us
     envs = {index: make_env() for index in range(start, stop)}
     info_keys = [key.removeprefix("info:") for key in arrays if key.startswith("info:")]
-    observation, final = arrays["observation"], arrays["final"]
     while True:
         command = _next_command(connection, spin_s)
         if command == _CLOSE:
             break
         try:
-            for index, env in envs.items():
-                if command == _RESET:
-                    seed = int(arrays["seed"][index]) if arrays["seeded"][index] else None
-                    observation[index], _ = env.reset(seed=seed)
-                    continue
-                obs, reward, terminated, truncated, info = env.step(arrays["action"][index])
-                for key in info_keys:
-                    arrays[f"info:{key}"][index] = info.get(key, np.nan)
-                arrays["reward"][index] = reward
-                arrays["terminated"][index] = terminated
-                arrays["truncated"][index] = truncated
-                if terminated or truncated:
-                    final[index] = obs
-                    obs, _ = env.reset()
-                observation[index] = obs
+            if command == _SET:
+                name, value = pickle.loads(connection.recv_bytes())
+                for env in envs.values():
+                    setattr(env, name, value)
+            else:
+                _step_or_reset(command, envs, arrays, info_keys)
         except Exception:  # reported to the parent, which raises it
             connection.send_bytes(_FAILED)
             connection.send_bytes(traceback.format_exc().encode())
@@ -234,3 +237,24 @@ def _worker(
     for env in envs.values():
         env.close()
     connection.close()
+
+
+def _step_or_reset(
+    command: bytes, envs: dict[int, Any], arrays: dict[str, np.ndarray], info_keys: list[str]
+) -> None:
+    observation, final = arrays["observation"], arrays["final"]
+    for index, env in envs.items():
+        if command == _RESET:
+            seed = int(arrays["seed"][index]) if arrays["seeded"][index] else None
+            observation[index], _ = env.reset(seed=seed)
+            continue
+        obs, reward, terminated, truncated, info = env.step(arrays["action"][index])
+        for key in info_keys:
+            arrays[f"info:{key}"][index] = info.get(key, np.nan)
+        arrays["reward"][index] = reward
+        arrays["terminated"][index] = terminated
+        arrays["truncated"][index] = truncated
+        if terminated or truncated:
+            final[index] = obs
+            obs, _ = env.reset()
+        observation[index] = obs

@@ -16,6 +16,7 @@ from baselines.ppo import (
     CURVE_COLUMNS,
     CheckpointError,
     Switching,
+    TerminationCurriculum,
     TrainConfig,
     _dep_mask,
     load_checkpoint,
@@ -159,7 +160,8 @@ def test_a_run_through_each_servo_interface_resumes_exactly(interface, tmp_path)
     assert all(torch.equal(a[k], b[k]) for k in a)
     header = json.loads((tmp_path / "whole" / "config.json").read_text())
     assert header["action_interface"] == interface
-    assert header["training_termination"] == {"rule": "any-keypoint", "distance_m": 0.15}
+    expected = {"rule": "any-keypoint", "distance_m": 0.15, "curriculum": False}
+    assert header["training_termination"] == expected
     _, meta = load_policy(tmp_path / "whole" / "policy.pt")
     assert meta["action_interface"] == interface
     agent = OnnxAgent(tmp_path / "whole" / "policy.onnx")
@@ -195,3 +197,40 @@ def test_the_curve_says_where_each_test_episode_ended(finished_run):
         n in ("-", "pelvis", "r_knee", "l_knee", "r_ankle", "l_ankle", "r_toe", "l_toe")
         for n in names
     )
+
+
+def test_the_termination_curriculum_tightens_and_loosens_within_its_bounds():
+    curriculum = TerminationCurriculum(0.5, 0.5)
+    for _ in range(4):
+        assert not curriculum.update(0.05)
+    assert curriculum.update(0.05) and curriculum.distance == pytest.approx(0.475)
+    assert not curriculum.update(0.15)  # between the bands: the streaks restart
+    for _ in range(4):
+        curriculum.update(0.3)
+    assert curriculum.update(0.3) and curriculum.distance == pytest.approx(0.5)
+    for _ in range(5):
+        curriculum.update(0.9)
+    assert curriculum.distance == pytest.approx(0.5)  # never above where it started
+    for _ in range(500):
+        curriculum.update(0.0)
+    assert curriculum.distance == pytest.approx(0.1)  # the floor
+
+
+def test_a_curriculum_run_resumes_exactly(tmp_path):
+    config = dict(
+        SMALL,
+        rollout=32,
+        minibatches=2,
+        termination="any-keypoint",
+        termination_distance=0.3,
+        termination_curriculum=True,
+    )
+    whole = train(TrainConfig(steps=512, **config), tmp_path / "whole", progress=False)
+    train(TrainConfig(steps=256, **config), tmp_path / "parts", progress=False)
+    state = load_checkpoint(tmp_path / "parts" / "checkpoint.pt")
+    assert state["curriculum"]["distance"] <= 0.3
+    parts = train(TrainConfig(steps=512, **config), tmp_path / "parts", resume=True, progress=False)
+    assert parts["summary"] == whole["summary"]
+    with open(tmp_path / "whole" / "training.csv") as handle:
+        distances = [float(r["termination_distance"]) for r in csv.DictReader(handle)]
+    assert len(distances) == 8 and all(0.1 <= d <= 0.3 for d in distances)

@@ -96,3 +96,26 @@ def test_a_fault_in_a_worker_is_raised_with_its_traceback():
         envs.step(np.zeros((2, 1), np.float32))
     assert envs.closed and not any(p.is_alive() for p in envs._processes)
     envs.close()  # closing twice is harmless
+
+
+def test_set_attr_reaches_every_environment_and_info_keys_come_back():
+    def make():
+        from benchmark.env import ImitationEnv
+
+        return ImitationEnv("legs80-walk", termination="any-keypoint", termination_distance=0.5)
+
+    with SharedMemoryVectorEnv(make, 3, workers=2, info_keys=("episode_steps", "ended_by")) as envs:
+        envs.reset(seed=0)
+        action = np.zeros((3, 80), np.float32)
+        _, _, terminated, _, info = envs.step(action)
+        assert not terminated.any()
+        assert info["episode_steps"].tolist() == [1.0, 1.0, 1.0]
+        assert info["ended_by"].tolist() == [-1.0, -1.0, -1.0]
+        envs.set_attr("termination_distance", 1e-6)  # any error at all ends an episode
+        _, _, terminated, _, info = envs.step(action)
+        assert terminated.all()
+        assert (info["ended_by"] >= 0).all() and info["episode_steps"].tolist() == [2.0] * 3
+        with pytest.raises(RuntimeError, match="between step_async and step_wait"):
+            envs.step_async(action)
+            envs.set_attr("termination_distance", 0.15)
+        envs.step_wait()
