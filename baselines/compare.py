@@ -1,7 +1,11 @@
 """Sample efficiency of training runs (protocol v1): steps until the test MPJPE first falls to
 100 mm x size scale, the area under the MPJPE-vs-steps curve, and the final metrics, per
-algorithm across seeds (interquartile mean with a 95 % stratified-bootstrap interval), plus
+setup across seeds (interquartile mean with a 95 % stratified-bootstrap interval), plus
 the learning-curve plot (MPJPE vs steps; PPO dashed, DEP-PPO solid, shaded intervals).
+
+A setup is the algorithm, followed by the action interface and the training termination
+rule where they are not protocol v1's (`excitation`, `mean-error`): runs of two interfaces
+or rules are never pooled as seeds of one setup.
 
 A run folder is what `benchmark train` writes: config.json, curve.json and final.json. The
 checkpoint rule is "final": the final policy's evaluation, never the best one seen.
@@ -30,6 +34,7 @@ class RunFolderError(ValueError):
 class Run:
     path: Path
     algo: str
+    setup: str  # the algorithm, interface and termination rule (module docstring)
     task: str
     seed: int
     budget: int
@@ -51,12 +56,27 @@ def load_run(path: Path) -> Run:
     return Run(
         path=path,
         algo=config["config"]["algo"],
+        setup=setup_label(config["config"]),
         task=config["task"],
         seed=int(config["config"]["seed"]),
         budget=int(files["final.json"]["steps"]),
         curve=files["curve.json"],
         final=files["final.json"]["summary"],
     )
+
+
+def setup_label(config: dict) -> str:
+    """ "ppo", or "ppo reference_length any-keypoint 0.15 curriculum": what sets a run apart
+    beyond its seed (runs made before interfaces existed are `excitation`, `mean-error`)."""
+    parts = [config["algo"]]
+    if config.get("action_interface", "excitation") != "excitation":
+        parts.append(config["action_interface"])
+    rule, distance = config.get("termination", "mean-error"), config.get("termination_distance")
+    if rule != "mean-error" or distance is not None:
+        parts.append(rule if distance is None else f"{rule} {distance:g}")
+    if config.get("termination_curriculum"):
+        parts.append("curriculum")
+    return " ".join(parts)
 
 
 def steps_to_threshold(curve: list[dict], threshold_mm: float) -> float:
@@ -80,7 +100,8 @@ def mpjpe_area(curve: list[dict]) -> float:
 
 
 def compare(runs: list[Run], *, reps: int = 2000) -> dict:
-    """Per algorithm: per-seed values and the across-seed estimates of each measure."""
+    """Per setup (under the key "algorithms"): per-seed values and the across-seed estimates
+    of each measure."""
     import morphologies
     from benchmark.tasks import get_task
 
@@ -91,8 +112,13 @@ def compare(runs: list[Run], *, reps: int = 2000) -> dict:
     scale = protocol.size_scale(morphologies.get(task.morphology))
     threshold = protocol.SAMPLE_EFFICIENCY_MPJPE * 1000.0 * scale
     report = {"task": task.id, "threshold_mm": threshold, "algorithms": {}}
-    for algo in sorted({run.algo for run in runs}):
-        group = sorted((r for r in runs if r.algo == algo), key=lambda r: r.seed)
+    for setup in sorted({run.setup for run in runs}):
+        group = sorted((r for r in runs if r.setup == setup), key=lambda r: r.seed)
+        seeds = [r.seed for r in group]
+        if len(set(seeds)) != len(seeds):
+            raise RunFolderError(
+                f"setup {setup!r}: seed repeated in {[str(r.path) for r in group]}"
+            )
         values = {key: [float(r.final[key]) for r in group] for key in FINAL_METRICS}
         values["mpjpe_area_mm"] = [mpjpe_area(r.curve) for r in group]
         reach = [steps_to_threshold(r.curve, threshold) for r in group]
@@ -111,12 +137,12 @@ def compare(runs: list[Run], *, reps: int = 2000) -> dict:
             entry["estimates"]["steps_to_threshold"] = across_seeds(
                 np.array(reached)[:, None], reps=reps
             )
-        report["algorithms"][algo] = entry
+        report["algorithms"][setup] = entry
     return report
 
 
 def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None:
-    """MPJPE vs steps per algorithm: seed mean as a line (PPO dashed, DEP-PPO solid), the
+    """MPJPE vs steps per setup: seed mean as a line (PPO dashed, DEP-PPO solid), the
     range over seeds shaded."""
     import matplotlib
 
@@ -125,8 +151,9 @@ def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None
 
     styles = {"ppo": ("--", "tab:blue", "PPO"), "dep-ppo": ("-", "tab:red", "DEP-PPO")}
     figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    for algo in sorted({run.algo for run in runs}):
-        group = [r for r in runs if r.algo == algo]
+    for setup in sorted({run.setup for run in runs}):
+        group = [r for r in runs if r.setup == setup]
+        algo = group[0].algo
         steps = sorted({row["steps"] for r in group for row in r.curve})
         matrix = np.array(
             [
@@ -135,8 +162,12 @@ def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None
             ]
         )
         line, color, label = styles.get(algo, ("-", None, algo))
-        axes.plot(steps, matrix.mean(0), line, color=color, label=f"{label} ({len(group)} seeds)")
-        axes.fill_between(steps, matrix.min(0), matrix.max(0), color=color, alpha=0.2)
+        if setup != algo:  # several setups: colours tell them apart
+            color, label = None, setup
+        (drawn,) = axes.plot(
+            steps, matrix.mean(0), line, color=color, label=f"{label} ({len(group)} seeds)"
+        )
+        axes.fill_between(steps, matrix.min(0), matrix.max(0), color=drawn.get_color(), alpha=0.2)
     if threshold_mm is not None:
         axes.axhline(threshold_mm, color="grey", lw=0.8, ls=":", label="threshold")
     axes.set_xlabel("environment steps")

@@ -58,10 +58,26 @@ def _morphologies(args: argparse.Namespace) -> int:
     return 0
 
 
+class OutputError(ValueError):
+    """An output path that would replace an input, another file or a folder."""
+
+
+def check_output(output: Path, inputs: Sequence[str | Path], overwrite: bool) -> None:
+    """Refuse an output that is one of the inputs or a folder, or that exists already
+    (unless `overwrite`): a command never replaces what it did not write."""
+    if output.resolve() in {Path(p).resolve() for p in inputs}:
+        raise OutputError(f"-o {output}: that is an input of this command; name another file")
+    if output.is_dir():
+        raise OutputError(f"-o {output}: is a folder; expected a file path")
+    if output.exists() and not overwrite:
+        raise OutputError(f"-o {output}: exists already; --overwrite replaces it")
+
+
 def _retarget(args: argparse.Namespace) -> int:
     from retargeting.datasets.build import MotionInput, build_dataset
     from retargeting.sources import load_motion
 
+    check_output(args.output, args.inputs, args.overwrite)
     body = morphologies.get(args.morphology)
     inputs = [
         MotionInput(Path(p).stem, lambda p=p: load_motion(p), str(Path(p).name))
@@ -315,7 +331,7 @@ def _compare(args: argparse.Namespace) -> int:
             row.append(f"{value['iqm']:.3g} [{low:.3g}, {high:.3g}]")
         row += [f"{estimate['mpjpe_area_mm']['iqm']:.1f}", reached]
         rows.append(row)
-    headers = ["algo", "seeds", "MPJPE mm", "joint RMSE rad", "act. volume", "coverage"]
+    headers = ["setup", "seeds", "MPJPE mm", "joint RMSE rad", "act. volume", "coverage"]
     headers += ["MPJPE area mm", f"reached {report['threshold_mm']:.0f} mm (steps)"]
     print(f"{report['task']}: final policies, IQM [95% CI] over seeds")
     print(format_table(headers, rows))
@@ -584,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="motion files")
     p.add_argument("--morphology", required=True, help="target body, e.g. human_legs_80")
     p.add_argument("-o", "--output", required=True, type=Path, help="dataset file (.h5)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing -o file")
     p.add_argument("--fps", type=float, default=30.0, help="clip frame rate (default 30)")
     p.add_argument("--preview", type=Path, help="PNG: stick figures of the first input")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -635,6 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownTaskError,
         AgentLoadError,
         ResultsExistError,
+        OutputError,
     ) as error:
         print(f"benchmark: {error}", file=sys.stderr)
         return 2

@@ -80,3 +80,23 @@ def test_an_unfinished_run_is_refused(tmp_path, capsys):
         load_run(folder)
     assert main(["compare", str(folder)]) == 2
     assert "final.json" in capsys.readouterr().err
+
+
+def test_runs_of_other_interfaces_or_rules_are_never_pooled(tmp_path, capsys):
+    runs = []
+    for seed in range(2):
+        plain = _write_run(tmp_path / f"plain{seed}", "ppo", seed, [(0, 250.0), (100, 200.0)])
+        servo = _write_run(tmp_path / f"servo{seed}", "ppo", seed, [(0, 250.0), (100, 90.0)])
+        header = json.loads((servo / "config.json").read_text())
+        header["config"].update(action_interface="muscle_length", termination="any-keypoint")
+        (servo / "config.json").write_text(json.dumps(header))
+        runs += [plain, servo]
+    assert load_run(runs[1]).setup == "ppo muscle_length any-keypoint"
+    assert main(["compare", *map(str, runs), "--reps", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "ppo muscle_length any-keypoint      2" in out and "\nppo " in out
+    assert "2/2" in out and "0/2" in out
+    with pytest.raises(RunFolderError, match="seed repeated"):
+        from baselines.compare import compare
+
+        compare([load_run(runs[1]), load_run(runs[3]), load_run(runs[3])])
