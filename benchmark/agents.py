@@ -86,6 +86,7 @@ class OnnxAgent:
         import onnxruntime
 
         path = Path(path)
+        self.path = path
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1  # one episode per process; runs parallelise by process
         try:
@@ -197,6 +198,27 @@ def _resolve(spec: str) -> Any:
 
 def agent_name(agent: Any, spec: str) -> str:
     return str(getattr(agent, "name", spec))
+
+
+def fingerprint(agent: Any, spec: str) -> str:
+    """sha256 of what makes the agent: its policy file, its Python file or its module's
+    source; a built-in agent by name. A resumed run compares it with the earlier run's."""
+    import hashlib
+
+    if spec in BUILT_IN:
+        return f"built-in:{spec}"
+    path = getattr(agent, "path", None)  # an OnnxAgent: its graph
+    if path is None:
+        file_part = spec.partition(":")[0] if ".py" in spec else ""
+        if file_part.endswith(".py"):
+            path = file_part
+        else:
+            module = spec.split(":", 1)[0] if ":" in spec else spec.rsplit(".", 1)[0]
+            found = importlib.util.find_spec(module)
+            path = found.origin if found is not None else None
+    if path is None or not Path(path).is_file():
+        return f"unhashed:{spec}"
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def action_interface(agent: Any) -> str:

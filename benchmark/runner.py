@@ -29,7 +29,13 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmark import protocol
-from benchmark.agents import action_interface, agent_name, is_controller, load_agent
+from benchmark.agents import (
+    action_interface,
+    agent_name,
+    fingerprint,
+    is_controller,
+    load_agent,
+)
 from benchmark.metrics import SCALARS, across_seeds, episode_metrics, task_summary
 from benchmark.tasks import TASKS, Task, get_task, suite_hash
 
@@ -51,6 +57,10 @@ LIBRARIES = (
 
 class ResultsExistError(FileExistsError):
     pass
+
+
+class ResumeMismatchError(ResultsExistError):
+    """A folder whose earlier run differs from the one asked to resume in it."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,13 @@ def plan(tasks: list[Task], split: str, seeds: list[int]) -> list[Job]:
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(agent_spec: str, in_pool: bool = False, agent: Any = None) -> None:
+def _init_worker(
+    agent_spec: str, in_pool: bool = False, agent: Any = None, parent: int | None = None
+) -> None:
     if in_pool:
+        from benchmark.processes import die_with_parent
+
+        die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_state.clear()
     _worker_state["agent"] = agent if agent is not None else load_agent(agent_spec)
@@ -142,7 +157,8 @@ def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
         while True:
             try:
                 action = agent.act(observation)
-            except Exception as error:  # the agent's code: any fault ends the episode
+            except (Exception, SystemExit) as error:  # the agent's code: a fault, or an exit,
+                # ends the episode, never the run
                 failure = f"agent raised {type(error).__name__}: {error}"
                 break
             try:
@@ -155,7 +171,7 @@ def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
                 failure = info["failure"]
             if terminated or truncated:
                 break
-    except Exception as error:  # agent.reset, or anything else outside the step loop
+    except (Exception, SystemExit) as error:  # agent.reset, or anything outside the loop
         failure = failure or f"agent raised {type(error).__name__}: {error}"
     metrics = episode_metrics(
         job.clip,
@@ -204,7 +220,6 @@ def run(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     episodes_path = out / EPISODES_FILE
-    done = _read_episodes(episodes_path) if resume else {}
     if not resume and episodes_path.exists():
         raise ResultsExistError(f"{out} already holds results; use --resume or another -o")
     header = {
@@ -215,14 +230,22 @@ def run(
             "name": agent_name(agent, agent_spec),
             "is_controller": is_controller(agent),
             "action_interface": action_interface(agent),
+            "fingerprint": fingerprint(agent, agent_spec),
         },
         "tasks": [t.id for t in tasks],
         "split": split,
         "seeds": seeds,
     }
+    done = {}
+    if resume and episodes_path.exists():
+        _check_resume(out, header)
+        done = _read_episodes(episodes_path)
+        _end_torn_line(episodes_path)
     jobs = [job for job in plan(tasks, split, seeds) if job.key not in done]
     records = dict(done)
     complete = False
+    # the header first, so that a run killed before its end can be resumed and checked
+    _write_json(out / RESULTS_FILE, _results(header, tasks, split, seeds, records, started, False))
     try:
         with episodes_path.open("a") as stream:
             if executor == "ray":
@@ -256,12 +279,53 @@ def _execute(agent_spec: str, agent: Any, jobs: list[Job], workers: int, progres
             return
         # multiprocessing.Pool: on Ctrl-C (or any error) leaving the block terminates the
         # workers at once; they ignore SIGINT so that only this process handles it.
-        with multiprocessing.Pool(workers, _init_worker, (agent_spec, True)) as pool:
+        initargs = (agent_spec, True, None, os.getpid())
+        with multiprocessing.Pool(workers, _init_worker, initargs) as pool:
             for record in pool.imap_unordered(_run_job, jobs):
                 bar.update()
                 yield record
     finally:
         bar.close()
+
+
+RESUMED_FIELDS = ("protocol", "tasks", "split", "seeds", "suite_hash")
+RESUMED_AGENT_FIELDS = ("name", "fingerprint", "action_interface", "is_controller")
+
+
+def _check_resume(out: Path, header: dict[str, Any]) -> None:
+    """Refuse to resume in a folder whose earlier run had another agent, tasks, split, seeds,
+    protocol or suite, naming the field."""
+    path = out / RESULTS_FILE
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise ResumeMismatchError(
+            f"{path}: missing or unreadable, so the episodes in {out} cannot be matched to an "
+            "agent; resume nothing there, use another -o"
+        ) from None
+    pairs = [(f, earlier.get(f), header[f]) for f in RESUMED_FIELDS]
+    pairs += [
+        (f"agent.{f}", earlier.get("agent", {}).get(f), header["agent"][f])
+        for f in RESUMED_AGENT_FIELDS
+    ]
+    for field, theirs, mine in pairs:
+        if theirs != mine:
+            raise ResumeMismatchError(
+                f"{path}: field '{field}' is {theirs!r}, this run has {mine!r}; "
+                "--resume continues only the same run (use another -o)"
+            )
+
+
+def _end_torn_line(path: Path) -> None:
+    """End a last line that an interruption cut short, so the next record starts a line of
+    its own (the torn one is ignored by `_read_episodes`)."""
+    with path.open("rb+") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) != b"\n":
+            handle.write(b"\n")
 
 
 def _read_episodes(path: Path) -> dict[str, dict]:

@@ -94,7 +94,7 @@ class SharedMemoryVectorEnv:
             parent, child = context.Pipe()
             process = context.Process(
                 target=_worker,
-                args=(make_env, int(start), int(stop), self._arrays, child, spin_s),
+                args=(make_env, int(start), int(stop), self._arrays, child, spin_s, os.getpid()),
                 daemon=True,
             )  # fmt: skip
             process.start()
@@ -211,10 +211,19 @@ def _next_command(connection, spin_s: float) -> bytes:
 
 
 def _worker(
-    make_env, start: int, stop: int, arrays: dict[str, np.ndarray], connection, spin_s: float
+    make_env,
+    start: int,
+    stop: int,
+    arrays: dict[str, np.ndarray],
+    connection,
+    spin_s: float,
+    parent: int,
 ) -> None:
     import signal
 
+    from benchmark.processes import die_with_parent
+
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and closes us
     envs = {index: make_env() for index in range(start, stop)}
     info_keys = [key.removeprefix("info:") for key in arrays if key.startswith("info:")]

@@ -102,6 +102,26 @@ def test_retarget_reports_bad_input_naming_the_file(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_retarget_never_replaces_its_input_or_another_file(tmp_path, capsys):
+    bvh = tmp_path / "walk.bvh"
+    text = "not really a motion, and it must survive"
+    bvh.write_text(text)
+    other = tmp_path / "notes.txt"
+    other.write_text("mine")
+    base = ["retarget", str(bvh), "--morphology", "human_legs_80", "-q"]
+    for output, expected in [
+        (bvh, "that is an input"),
+        (other, "exists already; --overwrite replaces it"),
+        (tmp_path, "is a folder"),
+    ]:
+        assert main([*base, "-o", str(output)]) == 2
+        assert expected in capsys.readouterr().err
+    # an input named another way is still the input, even with --overwrite
+    assert main([*base, "-o", str(tmp_path / "." / "walk.bvh"), "--overwrite"]) == 2
+    assert "that is an input" in capsys.readouterr().err
+    assert bvh.read_text() == text and other.read_text() == "mine"
+
+
 def test_datasets_build_makes_the_default_suite_once(tmp_path, capsys):
     argv = ["datasets", "build", "--morphology", "human_legs_80", "--cache", str(tmp_path), "-q"]
     assert main(argv) == 0

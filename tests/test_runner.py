@@ -10,7 +10,14 @@ import pytest
 
 from benchmark.agents import AgentLoadError, load_agent
 from benchmark.cli import main
-from benchmark.runner import EPISODES_FILE, RESULTS_FILE, Job, run, run_episode
+from benchmark.runner import (
+    EPISODES_FILE,
+    RESULTS_FILE,
+    Job,
+    ResumeMismatchError,
+    run,
+    run_episode,
+)
 from benchmark.tasks import TASKS
 
 BAD = Path(__file__).parent / "agents" / "bad_agents.py"
@@ -50,20 +57,67 @@ def test_a_run_killed_halfway_resumes_to_the_same_results(tmp_path):
     lines = (tmp_path / "whole" / EPISODES_FILE).read_text().splitlines()
     cut = tmp_path / "cut"
     cut.mkdir()
-    # two finished episodes and one line the kill cut short
+    # two finished episodes and one line the kill cut short, beside the header a run writes
+    # when it starts
     (cut / EPISODES_FILE).write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])
+    (cut / RESULTS_FILE).write_text((tmp_path / "whole" / RESULTS_FILE).read_text())
     with pytest.raises(FileExistsError):
         run("random", ["legs80-walk"], out=cut, seeds=[0, 1], progress=False)
     resumed = run("random", ["legs80-walk"], out=cut, seeds=[0, 1], resume=True, progress=False)
     assert resumed["complete"] and resumed["episodes_done"] == 4
     assert _metrics(resumed) == _metrics(whole)
+    # the torn line stays alone on its line; every record after it is whole
+    text = (cut / EPISODES_FILE).read_text().splitlines()
+    assert text[2] == lines[2][:40] and len(text) == 5
+    assert all(json.loads(line)["key"] for line in text[3:])
     saved = json.loads((cut / RESULTS_FILE).read_text())
     assert saved["suite_hash"] == whole["suite_hash"]
 
 
+def test_a_resume_continues_only_the_same_run(tmp_path):
+    out = tmp_path / "run"
+    run("zero", ["legs80-walk"], out=out, seeds=[0, 1], progress=False)
+    header = json.loads((out / RESULTS_FILE).read_text())["agent"]
+    assert header["fingerprint"] == "built-in:zero"
+    attempts = [
+        ("random", ["legs80-walk"], [0, 1, 2], "field 'seeds'"),
+        ("random", ["legs80-walk"], [0, 1], "field 'agent.name'"),
+        ("zero", ["legs80-run"], [0, 1], "field 'tasks'"),
+    ]
+    for agent, tasks, seeds, field in attempts:
+        with pytest.raises(ResumeMismatchError, match=field):
+            run(agent, tasks, out=out, seeds=seeds, resume=True, progress=False)
+    again = run("zero", ["legs80-walk"], out=out, seeds=[0, 1], resume=True, progress=False)
+    assert again["complete"] and again["agent"]["name"] == "zero"
+    (out / RESULTS_FILE).unlink()
+    with pytest.raises(ResumeMismatchError, match="cannot be matched to an agent"):
+        run("zero", ["legs80-walk"], out=out, seeds=[0, 1], resume=True, progress=False)
+
+
+def test_an_edited_policy_file_is_another_agent(tmp_path):
+    from baselines.shipped import POLICIES
+
+    policy = tmp_path / "policy.onnx"
+    policy.write_bytes((POLICIES / "legs80-walk.onnx").read_bytes())
+    out = tmp_path / "run"
+    run(str(policy), ["legs80-walk"], out=out, progress=False)
+    import onnx
+
+    graph = onnx.load(str(policy))
+    graph.doc_string = "edited"
+    onnx.save(graph, str(policy))
+    with pytest.raises(ResumeMismatchError, match="field 'agent.fingerprint'"):
+        run(str(policy), ["legs80-walk"], out=out, resume=True, progress=False)
+
+
 @pytest.mark.parametrize(
     ("name", "problem"),
-    [("WrongShape", "invalid action: action must have shape"), ("Nan", "NaN"), ("Raises", "boom")],
+    [
+        ("WrongShape", "invalid action: action must have shape"),
+        ("Nan", "NaN"),
+        ("Raises", "boom"),
+        ("Exits", "agent raised SystemExit: 3"),
+    ],
 )
 def test_misbehaving_agents_fail_their_episodes_and_the_run_completes(
     tmp_path, capsys, name, problem

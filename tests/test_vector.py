@@ -119,3 +119,55 @@ def test_set_attr_reaches_every_environment_and_info_keys_come_back():
             envs.step_async(action)
             envs.set_attr("termination_distance", 0.15)
         envs.step_wait()
+
+
+def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys, time\n"
+        "from benchmark.vector import SharedMemoryVectorEnv\n"
+        "from benchmark.runner import _init_worker\n"
+        "import multiprocessing, os\n"
+        "def make():\n"
+        "    import gymnasium\n"
+        "    return gymnasium.make('CartPole-v1')\n"
+        "envs = SharedMemoryVectorEnv(make, 2, workers=2)\n"
+        "pool = multiprocessing.get_context('fork').Pool(\n"
+        "    1, _init_worker, ('zero', True, None, os.getpid()))\n"
+        "children = [p.pid for p in envs._processes] + [p.pid for p in pool._pool]\n"
+        "print(' '.join(map(str, children)), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    children = [int(p) for p in parent.stdout.readline().split()]
+    assert len(children) == 3
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=30)
+    deadline = time.time() + 20
+    alive = children
+    while alive and time.time() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if _alive(pid)]
+    for pid in alive:  # leave no orphan behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers {alive} outlived their parent"
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for init to reap it has ended
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -45,3 +45,10 @@ class Slow:
 
         time.sleep(0.03)
         return np.zeros(self.size, dtype=np.float32)
+
+
+class Exits:
+    def act(self, observation):
+        import sys
+
+        sys.exit(3)
