@@ -60,6 +60,7 @@ def ship(run: Path, name: str) -> Path:
         "model_hash": header["model_hash"],
         "observation_size": header["observation_size"],
         "action_size": header["action_size"],
+        "action_interface": header.get("action_interface", "excitation"),
         "training": {"steps": final["steps"], "config": config},
         "final_test_summary": final["summary"],
     }

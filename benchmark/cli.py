@@ -213,6 +213,10 @@ def _tasks(args: argparse.Namespace) -> int:
         for t in TASKS.values()
     ]
     print(format_table(["task", "morphology", "train", "test", "protocol", "description"], rows))
+    from benchmark.interfaces import INTERFACES
+
+    print("\naction interfaces (every task; an agent declares its own):")
+    print(format_table(["interface", "the action is"], [list(i) for i in INTERFACES.items()]))
     if args.verbose:
         for task in TASKS.values():
             print(

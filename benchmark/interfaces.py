@@ -36,7 +36,7 @@ from benchmark import kernels
 
 INTERFACES = {
     "excitation": "excitation (a + 1) / 2 held for the substeps (protocol v1's reference)",
-    "muscle_length": "target muscle length across its range, PD servo at every substep",
+    "muscle_length": "target muscle length, 0 to its range's top, PD servo at every substep",
     "reference_length": "target muscle length around the reference pose's, the same servo",
 }
 DEFAULT = "excitation"

@@ -19,3 +19,8 @@ run reference_length-any-keypoint-curriculum --action-interface reference_length
 run reference_length-mean-error --action-interface reference_length --termination mean-error
 run muscle_length-any-keypoint --action-interface muscle_length --termination any-keypoint
 run excitation-any-keypoint --action-interface excitation --termination any-keypoint
+# PPO settings on the interface and rule that tracked best above
+run reference_length-any-keypoint-logstd-1.5 --action-interface reference_length \
+  --termination any-keypoint --init-log-std -1.5
+run reference_length-any-keypoint-16envs --action-interface reference_length \
+  --termination any-keypoint --envs 16

@@ -4,6 +4,8 @@ bad names are refused with the known ones listed."""
 
 from __future__ import annotations
 
+import copy
+
 import mujoco
 import numpy as np
 import pytest
@@ -81,28 +83,28 @@ def test_the_servo_holds_a_commanded_length():
     """Weightless and in the air, the body takes the muscle lengths of another pose."""
     env = ImitationEnv("legs80-walk", action_interface="muscle_length")
     env.reset(seed=0, options={"clip": "walk_1.3", "start": 0})
-    model, data = env.model, env.data
+    model = copy.deepcopy(env.model)  # the body's model is shared in the process
     model.opt.gravity[:] = 0.0
+    data = mujoco.MjData(model)
+    data.qpos[:] = env.clip.qpos[0]
     lengths = interfaces.reference_lengths(model, env.clip.qpos)
     farthest = int(np.argmax(np.abs(lengths - lengths[0]).mean(axis=1)))
-    pose = mujoco.MjData(model)
-    pose.qpos[:] = env.clip.qpos[farthest]
-    mujoco.mj_forward(model, pose)
-    servo = env._actuation
-    action = 2.0 * (pose.actuator_length - servo.low) / servo.span - 1.0
+    target = lengths[farthest]
+    servo = interfaces.MuscleLengthServo(model, env.body.sim.substeps)
+    action = 2.0 * (target - servo.low) / servo.span - 1.0
     reachable = np.abs(action) < 1.0
     data.qpos[2] += 1.0  # no floor contact
-    data.qvel[:] = 0.0
     mujoco.mj_forward(model, data)
-    before = np.abs(data.actuator_length - pose.actuator_length)[reachable].mean()
+    before = np.abs(data.actuator_length - target)[reachable].mean()
     for _ in range(30):  # one second
         servo.step(model, data, action)
     mujoco.mj_forward(model, data)
-    after = np.abs(data.actuator_length - pose.actuator_length)[reachable]
+    after = np.abs(data.actuator_length - target)[reachable]
     # antagonists pull against each other and passive forces resist, so the lengths settle
     # near, not at, their targets; a servo of the wrong sign or gain moves them away
     assert after.mean() < 0.5 * before
     assert after.mean() < 0.01  # metres
+    assert env.model.opt.gravity[2] < 0  # the shared model is untouched
 
 
 def test_the_zero_residual_holds_the_reference_pose():
