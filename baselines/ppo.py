@@ -248,6 +248,12 @@ def _read(path: Path, expected_format: str, what: str, task: str | None = None) 
         raise CheckpointError(f"{path}: not a readable {what} ({error})") from None
     if not isinstance(state, dict) or state.get("format") != expected_format:
         raise CheckpointError(f"{path}: field 'format' is not {expected_format!r}")
+    stored = state.pop("sha256", None)
+    if stored is not None and stored != _digest(state):  # files before checksums have none
+        raise CheckpointError(
+            f"{path}: field 'sha256' does not match the contents: the file was damaged or "
+            "edited after it was written"
+        )
     if task is not None and state["task"] != get_task(task).id:
         raise CheckpointError(
             f"{path}: field 'task' is {state['task']!r}, expected {get_task(task).id!r}"
@@ -267,8 +273,37 @@ def load_checkpoint(path: Path, *, task: str | None = None) -> dict[str, Any]:
     return _read(path, CHECKPOINT_FORMAT, "checkpoint", task)
 
 
+def _digest(value: Any) -> str:
+    """sha256 over a saved state's contents: every tensor's dtype, shape and bytes, and every
+    other value's repr, in key order. torch.load restores them as they were saved, so
+    a damaged or edited weight changes it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, torch.Tensor):
+            tensor = item.detach().cpu().contiguous()
+            digest.update(f"tensor {tensor.dtype} {tuple(tensor.shape)}".encode())
+            digest.update(tensor.numpy().tobytes())
+        elif isinstance(item, dict):
+            for key in sorted(item, key=str):
+                digest.update(f"key {key!r}".encode())
+                walk(item[key])
+        elif isinstance(item, list | tuple):
+            digest.update(f"seq {len(item)}".encode())
+            for element in item:
+                walk(element)
+        else:
+            digest.update(repr(item).encode())
+
+    walk(value)
+    return digest.hexdigest()
+
+
 def _save(path: Path, state: dict[str, Any]) -> None:
     partial = path.with_suffix(path.suffix + ".partial")
+    state = {**state, "sha256": _digest(state)}
     torch.save(state, partial)
     os.replace(partial, path)  # a crash mid-write leaves the previous checkpoint whole
 

@@ -85,6 +85,7 @@ def test_bad_checkpoints_are_refused(finished_run, tmp_path):
     with pytest.raises(CheckpointError, match="field 'task'"):
         load_checkpoint(out / "checkpoint.pt", task="legs86-walk")
     other = dict(state, model_hash="0" * 64)
+    del other["sha256"]  # as a file written before checksums: the model hash still counts
     torch.save(other, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="model_hash"):
         load_checkpoint(tmp_path / "other.pt")
@@ -98,6 +99,24 @@ def test_bad_checkpoints_are_refused(finished_run, tmp_path):
         ["train", "--steps", "256", "--envs", "2", "-o", str(tmp_path / "resume"), "--resume"]
     )
     assert code == 2
+
+
+def test_damaged_or_edited_weights_are_refused(finished_run, tmp_path):
+    out, _ = finished_run
+    state = torch.load(out / "checkpoint.pt")
+    assert len(state["sha256"]) == 64
+    first = next(iter(state["model"]))
+    state["model"][first] = state["model"][first] + 1e-3
+    torch.save(state, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match="'sha256' does not match"):
+        load_checkpoint(tmp_path / "edited.pt")
+    # bytes flipped inside the stored weights: the archive still reads, the checksum does not
+    raw = bytearray((out / "policy.pt").read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 256] = bytes(b ^ 0xFF for b in raw[middle : middle + 256])
+    (tmp_path / "flipped.pt").write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="sha256|not a readable"):
+        load_policy(tmp_path / "flipped.pt")
 
 
 def test_a_resumed_run_must_keep_its_settings(finished_run, tmp_path):
