@@ -9,7 +9,7 @@ from pathlib import Path
 
 import morphologies
 from benchmark.agents import AgentLoadError
-from benchmark.runner import ResultsExistError
+from benchmark.runner import ResultsExistError, RunSettingsError
 from benchmark.tables import format_table
 from benchmark.tasks import UnknownTaskError
 from retargeting.datasets import DatasetFormatError, open_dataset
@@ -657,6 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         AgentLoadError,
         ResultsExistError,
         OutputError,
+        RunSettingsError,
     ) as error:
         print(f"benchmark: {error}", file=sys.stderr)
         return 2

@@ -59,6 +59,10 @@ class ResultsExistError(FileExistsError):
     pass
 
 
+class RunSettingsError(ValueError):
+    """Seeds or tasks a run cannot be made of."""
+
+
 class ResumeMismatchError(ResultsExistError):
     """A folder whose earlier run differs from the one asked to resume in it."""
 
@@ -213,6 +217,14 @@ def run(
         raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
     started = time.time()
     seeds = list(seeds if seeds is not None else [0])
+    if (
+        not seeds
+        or any(not isinstance(s, int | np.integer) or s < 0 for s in seeds)
+        or len(set(seeds)) < len(seeds)
+    ):
+        raise RunSettingsError(f"seeds must be distinct whole numbers >= 0, got {seeds}")
+    if task_ids is not None and len(set(task_ids)) < len(task_ids):
+        raise RunSettingsError(f"tasks must be distinct, got {list(task_ids)}")
     agent = load_agent(agent_spec)  # fail before any work if it cannot be found
     if task_ids is None:
         task_ids = list(getattr(agent, "tasks", None) or TASKS)

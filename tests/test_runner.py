@@ -211,3 +211,20 @@ def test_ctrl_c_leaves_a_valid_partial_result_that_resumes(tmp_path):
     assert 2 <= partial["episodes_done"] < partial["episodes_total"]
     resumed = run(f"{BAD}:Slow", ["legs80-walk"], out=out, split="all", resume=True, progress=False)
     assert resumed["complete"] and resumed["episodes_done"] == resumed["episodes_total"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["--seeds", "-1"], "seeds must be distinct whole numbers >= 0, got [-1]"),
+        (["--seeds", "0", "0"], "seeds must be distinct whole numbers >= 0, got [0, 0]"),
+        (["--task", "legs80-walk", "--task", "legs80-walk"], "tasks must be distinct"),
+    ],
+)
+def test_seeds_and_tasks_a_run_cannot_be_made_of_are_refused(tmp_path, capsys, argv, problem):
+    base = ["run", "--agent", "zero", "-o", str(tmp_path / "run"), "-q"]
+    if "--task" not in argv:
+        base += ["--task", "legs80-walk"]
+    assert main([*base, *argv]) == 2
+    assert problem in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
