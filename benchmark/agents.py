@@ -33,7 +33,9 @@ class AgentLoadError(LookupError):
 
 
 class ZeroAgent:
-    """No excitation at all: the body collapses (a floor for every score)."""
+    """The constant action 0: through the `excitation` interface, excitation 0.5 on every
+    muscle, held (not an unexcited body: action -1 is excitation 0). The body collapses; the
+    leaderboard's normalised score is 0 for this agent."""
 
     name = "zero"
 
