@@ -329,13 +329,14 @@ def _compare(args: argparse.Namespace) -> int:
             low, high = reach["iqm_ci95"]
             reached += f" IQM {reach['iqm']:.0f} [{low:.0f}, {high:.0f}]"
         row = [algo, len(entry["seeds"])]
-        for key in ("mpjpe_mm", "joint_rmse_rad", "activation_volume", "coverage"):
+        for key in ("mpjpe_mm", "joint_rmse_rad", "activation_volume", "coverage", "success"):
             value = estimate[key]
             low, high = value["iqm_ci95"]
             row.append(f"{value['iqm']:.3g} [{low:.3g}, {high:.3g}]")
         row += [f"{estimate['mpjpe_area_mm']['iqm']:.1f}", reached]
         rows.append(row)
     headers = ["setup", "seeds", "MPJPE mm", "joint RMSE rad", "act. volume", "coverage"]
+    headers += ["success"]
     headers += ["MPJPE area mm", f"reached {report['threshold_mm']:.0f} mm (steps)"]
     print(f"{report['task']}: final policies, IQM [95% CI] over seeds")
     print(format_table(headers, rows))
