@@ -19,6 +19,11 @@ TERMINATION_MEAN_ERROR = 0.5  # evaluation ends when the mean tracked-keypoint e
 STRICT_ERROR = 0.15  # strict coverage ends at the first frame any keypoint is this far off
 SAMPLE_EFFICIENCY_MPJPE = 0.100  # steps until test MPJPE first falls to this
 
+# an agent's time: one reset or act call, and one evaluation episode, in seconds of wall
+# time; past either the episode fails and the run goes on (a real agent never comes near)
+AGENT_STEP_LIMIT_S = 10.0
+AGENT_EPISODE_LIMIT_S = 1800.0
+
 # reward, Kinesis-compatible weights and scales
 REWARD_WEIGHTS = {"position": 0.6, "velocity": 0.2, "upright": 0.1, "energy": 0.1}
 POSITION_SCALE = 200.0  # exp(-200 * mean squared component error), m^-2

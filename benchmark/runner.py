@@ -13,12 +13,14 @@ episode as failed with the reason; the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import platform
 import shutil
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -149,21 +151,61 @@ def open_episode(agent_spec: str, task_id: str, clip: str, seed: int = 0):
     return agent, env, observation
 
 
-def run_episode(agent: Any, env: Any, job: Job) -> dict[str, Any]:
-    """One evaluation episode from frame 0; never raises for the agent's or physics' faults."""
+class AgentTimeout(Exception):
+    """An agent's call or episode ran past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, what: str):
+    """Raise AgentTimeout in this thread after `seconds` (SIGALRM; where that cannot be had,
+    outside the main thread or off Unix, no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise AgentTimeout(f"{what} took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_episode(
+    agent: Any,
+    env: Any,
+    job: Job,
+    *,
+    step_limit_s: float = protocol.AGENT_STEP_LIMIT_S,
+    episode_limit_s: float = protocol.AGENT_EPISODE_LIMIT_S,
+) -> dict[str, Any]:
+    """One evaluation episode from frame 0; never raises for the agent's or physics' faults.
+    An agent's reset or act call longer than `step_limit_s`, or an episode longer than
+    `episode_limit_s`, fails the episode."""
     started = time.perf_counter()
     observation, info = env.reset(seed=job.seed, options={"clip": job.clip})
     clip_steps = len(env.clip.qpos) - 1
     infos, terminated, failure = [], False, None
     try:
         if hasattr(agent, "reset"):
-            agent.reset(task_info(env, job))
+            with _time_limit(step_limit_s, "reset"):
+                agent.reset(task_info(env, job))
         while True:
             try:
-                action = agent.act(observation)
+                with _time_limit(step_limit_s, "act"):
+                    action = agent.act(observation)
             except (Exception, SystemExit) as error:  # the agent's code: a fault, or an exit,
                 # ends the episode, never the run
                 failure = f"agent raised {type(error).__name__}: {error}"
+                break
+            if time.perf_counter() - started > episode_limit_s:
+                failure = f"agent's episode took longer than {episode_limit_s:g} s"
                 break
             try:
                 observation, _, terminated, truncated, info = env.step(action)

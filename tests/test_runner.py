@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +229,21 @@ def test_seeds_and_tasks_a_run_cannot_be_made_of_are_refused(tmp_path, capsys, a
     assert main([*base, *argv]) == 2
     assert problem in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_an_agent_past_its_time_limits_fails_its_episode():
+    from benchmark.agents import load_agent
+    from benchmark.env import ImitationEnv
+
+    env = ImitationEnv("legs80-walk", split="test", evaluation=True)
+    job = Job("legs80-walk", 0, "walk_1", "test")
+    started = time.perf_counter()
+    record = run_episode(load_agent(f"{BAD}:Hangs"), env, job, step_limit_s=0.5)
+    assert time.perf_counter() - started < 30
+    assert record["failure"] == "agent raised AgentTimeout: act took longer than 0.5 s"
+    assert record["steps"] == 0
+    record = run_episode(load_agent(f"{BAD}:Slow"), env, job, episode_limit_s=0.2)
+    assert record["failure"] == "agent's episode took longer than 0.2 s"
+    assert 0 < record["steps"] < 20
+    record = run_episode(load_agent(f"{BAD}:Mild"), env, job)  # the defaults: never near
+    assert record["failure"] is None

@@ -52,3 +52,10 @@ class Exits:
         import sys
 
         sys.exit(3)
+
+
+class Hangs:
+    def act(self, observation):
+        import time
+
+        time.sleep(3600)
