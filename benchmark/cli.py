@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,19 +59,21 @@ def _morphologies(args: argparse.Namespace) -> int:
     return 0
 
 
-class OutputError(ValueError):
-    """An output path that would replace an input, another file or a folder."""
+class UsageError(ValueError):
+    """A command-line value the command cannot work with: an output path that would replace
+    an input, another file or a folder, a frame rate that is not a positive number, inputs
+    that would make two clips of one name."""
 
 
 def check_output(output: Path, inputs: Sequence[str | Path], overwrite: bool) -> None:
     """Refuse an output that is one of the inputs or a folder, or that exists already
     (unless `overwrite`): a command never replaces what it did not write."""
     if output.resolve() in {Path(p).resolve() for p in inputs}:
-        raise OutputError(f"-o {output}: that is an input of this command; name another file")
+        raise UsageError(f"-o {output}: that is an input of this command; name another file")
     if output.is_dir():
-        raise OutputError(f"-o {output}: is a folder; expected a file path")
+        raise UsageError(f"-o {output}: is a folder; expected a file path")
     if output.exists() and not overwrite:
-        raise OutputError(f"-o {output}: exists already; --overwrite replaces it")
+        raise UsageError(f"-o {output}: exists already; --overwrite replaces it")
 
 
 def _retarget(args: argparse.Namespace) -> int:
@@ -78,6 +81,12 @@ def _retarget(args: argparse.Namespace) -> int:
     from retargeting.sources import load_motion
 
     check_output(args.output, args.inputs, args.overwrite)
+    if not (math.isfinite(args.fps) and args.fps > 0):
+        raise UsageError(f"--fps {args.fps}: expected a positive number of frames per second")
+    stems = [Path(p).stem for p in args.inputs]
+    repeated = sorted({s for s in stems if stems.count(s) > 1})
+    if repeated:
+        raise UsageError(f"inputs would make clips of the same name {repeated}; rename a file")
     body = morphologies.get(args.morphology)
     inputs = [
         MotionInput(Path(p).stem, lambda p=p: load_motion(p), str(Path(p).name))
@@ -657,7 +666,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownTaskError,
         AgentLoadError,
         ResultsExistError,
-        OutputError,
+        UsageError,
         RunSettingsError,
     ) as error:
         print(f"benchmark: {error}", file=sys.stderr)

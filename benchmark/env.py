@@ -195,6 +195,8 @@ class ImitationEnv(gymnasium.Env):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         action = np.asarray(action)
+        if action.dtype.kind not in "iuf":
+            raise ValueError(f"action must be real numbers, got an array of {action.dtype}")
         if action.shape != self.action_space.shape:
             raise ValueError(f"action must have shape ({self.model.nu},), got {action.shape}")
         data, model, clip = self.data, self.model, self.clip

@@ -133,7 +133,14 @@ class Store:
             _sqlite_transactions(self.engine)
         else:
             self.engine = sa.create_engine(self.url)
-        self.migrate()
+        try:
+            self.migrate()
+        except sa.exc.DatabaseError as error:  # not a database, or a damaged one
+            reason = str(error.orig).splitlines()[0] if error.orig else str(error)
+            raise StoreError(
+                f"{self.url}: not a leaderboard database this crossmimic can read ({reason}); "
+                "point --store at another file, or restore this one from a backup"
+            ) from None
 
     @contextmanager
     def _transaction(self) -> Iterator[sa.Connection]:

@@ -130,6 +130,8 @@ def read_json(path: Path, kind: str) -> dict[str, Any]:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SubmissionError([f"{path}: not valid JSON ({error})"]) from None
+    except RecursionError:
+        raise SubmissionError([f"{path}: JSON nested too deeply to be a submission"]) from None
     if not isinstance(value, dict):
         raise SubmissionError([f"{path}: expected a JSON object, found {type(value).__name__}"])
     return value

@@ -22,6 +22,10 @@ class MotionFormatError(ValueError):
         super().__init__(f"{path}: {where}: {problem}")
 
 
+SPECIES = ("human", "ostrich")  # whose motions the retargeters know
+MAX_DURATION_S = 600.0  # longer than any clip of the field; guards against a wrong frame rate
+
+
 @dataclass(frozen=True)
 class MotionMeta:
     """Where a motion comes from. `licence` is the text the source asks users to keep."""
@@ -65,6 +69,17 @@ class Motion:
             raise MotionFormatError(where, "keypoint_names", "names must be unique")
         if not (np.isfinite(self.fps) and self.fps > 0):
             raise MotionFormatError(where, "fps", f"expected a positive number, got {self.fps}")
+        if self.duration > MAX_DURATION_S:
+            raise MotionFormatError(
+                where,
+                "fps",
+                f"{points.shape[0]} frames at {self.fps:g} fps last {self.duration:.3g} s; "
+                f"a motion is at most {MAX_DURATION_S:g} s (is the frame rate right?)",
+            )
+        if self.meta.species not in SPECIES:
+            raise MotionFormatError(
+                where, "species", f"{self.meta.species!r} is not one of {', '.join(SPECIES)}"
+            )
         bad = np.argwhere(~np.isfinite(points))
         if len(bad):
             frame, point = bad[0][:2]

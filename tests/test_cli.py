@@ -173,3 +173,34 @@ def test_datasets_build_amass_kit_from_amass_files(tmp_path, capsys):
     for split, keys in chosen.items():
         with open_dataset(tmp_path / "cache" / "amass-kit" / f"human_legs_80_{split}.h5") as data:
             assert data.names == tuple(sorted(keys))
+
+
+def test_retarget_refuses_a_bad_frame_rate_and_clashing_names(tmp_path, capsys):
+    from retargeting.sources.procedural import GaitSpec
+
+    walk = _keypoint_file(tmp_path / "walk.npz", GaitSpec("walk", 1.3, duration=1.0))
+    (tmp_path / "other").mkdir()
+    twin = _keypoint_file(tmp_path / "other" / "walk.npz", GaitSpec("walk", 1.0, duration=1.0))
+    base = ["retarget", str(walk), "--morphology", "human_legs_80", "-q"]
+    assert main([*base, "-o", str(tmp_path / "a.h5"), "--fps", "nan"]) == 2
+    assert "--fps nan: expected a positive number" in capsys.readouterr().err
+    two = ["retarget", str(walk), str(twin), "--morphology", "human_legs_80", "-q"]
+    assert main([*two, "-o", str(tmp_path / "b.h5")]) == 2
+    assert "clips of the same name ['walk']" in capsys.readouterr().err
+
+
+def test_motion_files_of_an_unknown_species_or_absurd_length_are_refused(tmp_path):
+    import numpy as np
+
+    from retargeting.motion import MotionFormatError
+    from retargeting.sources.keypoint_file import load_keypoint_npz
+
+    points = np.zeros((100, 2, 3))
+    names = np.array(["a", "b"])
+    np.savez(tmp_path / "fish.npz", keypoints=points, keypoint_names=names, fps=30.0,
+             species="fish")  # fmt: skip
+    with pytest.raises(MotionFormatError, match="fish.npz: species: 'fish' is not one of"):
+        load_keypoint_npz(tmp_path / "fish.npz")
+    np.savez(tmp_path / "slow.npz", keypoints=points, keypoint_names=names, fps=1e-3)
+    with pytest.raises(MotionFormatError, match="slow.npz: fps: 100 frames at 0.001 fps"):
+        load_keypoint_npz(tmp_path / "slow.npz")

@@ -82,3 +82,11 @@ def test_bad_actions_are_refused(action, problem):
 def test_unknown_task_lists_the_known_ones():
     with pytest.raises(UnknownTaskError, match="legs80-walk"):
         get_task("legs99-fly")
+
+
+@pytest.mark.parametrize("action", [np.full(80, "0.5"), np.full(80, 0.5 + 1j)])
+def test_actions_that_are_not_real_numbers_are_refused(action):
+    env = gymnasium.make("crossmimic/legs80-walk-v1").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must be real numbers"):
+        env.step(action)

@@ -378,3 +378,16 @@ def test_the_command_submits_lists_shows_and_refuses(zero_dir, tmp_path, capsys)
     assert "submission.json: missing, and no metadata flags" in capsys.readouterr().err
     assert main(["--store", board, "verify", "7"]) == 2
     assert "no submission #7" in capsys.readouterr().err
+
+
+def test_damaged_inputs_get_clean_errors(zero_dir, tmp_path, capsys):
+    deep = _copy(zero_dir, tmp_path / "deep")
+    (deep / RESULTS_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SubmissionError, match="nested too deeply"):
+        read_submission(deep)
+    not_a_database = tmp_path / "board.sqlite"
+    not_a_database.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="not a leaderboard database"):
+        Store(not_a_database)
+    assert main(["--store", str(not_a_database), "list"]) == 2
+    assert "not a leaderboard database" in capsys.readouterr().err
