@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -106,12 +107,30 @@ def read_submission(
     results = read_json(directory / RESULTS_FILE, RESULTS_FILE)
     if metadata is None:
         metadata = read_json(directory / METADATA_FILE, METADATA_FILE)
+    metadata = _without_control_characters(metadata)
     policy_path = Path(policy) if policy else directory / POLICY_FILE
     policy_bytes = None
     if policy or policy_path.exists():
         _check_size(policy_path, POLICY_FILE)
         policy_bytes = policy_path.read_bytes()
     return Submission(metadata=metadata, results=results, policy=policy_bytes)
+
+
+def _without_control_characters(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The names a person reads (method, authors) without control or format characters
+    (an ESC or a right-to-left override would reach the terminal of `leaderboard list`)."""
+
+    def clean(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+
+    cleaned = dict(metadata)
+    if "method" in cleaned:
+        cleaned["method"] = clean(cleaned["method"])
+    if isinstance(cleaned.get("authors"), list):
+        cleaned["authors"] = [clean(a) for a in cleaned["authors"]]
+    return cleaned
 
 
 def _check_size(path: Path, kind: str) -> None:
@@ -274,6 +293,9 @@ def _episodes(results: dict[str, Any]) -> list[str]:
     expected = {job.key: job for job in plan(tasks, "test", results["seeds"])}
     seen: dict[str, int] = {}
     lengths = {t.id: {c.name: len(c.qpos) - 1 for c in t.load_clips("test")} for t in tasks}
+    import morphologies
+
+    muscles = {t.id: morphologies.get(t.morphology).model().nu for t in tasks}
     for index, episode in enumerate(results["episodes"]):
         where = f"{RESULTS_FILE}: field 'episodes[{index}]'"
         key = f"{episode['task']}|{episode['seed']}|{episode['clip']}"
@@ -286,7 +308,7 @@ def _episodes(results: dict[str, Any]) -> list[str]:
         if key not in expected:
             problems.append(f"{where}: episode {key} is not in the run's plan")
             continue
-        problems += [f"{where}: {p}" for p in _episode_consistency(episode, lengths)]
+        problems += [f"{where}: {p}" for p in _episode_consistency(episode, lengths, muscles)]
     missing = sorted(set(expected) - set(seen))
     if missing:
         shown = ", ".join(missing[:5]) + (
@@ -306,8 +328,16 @@ def _episodes(results: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _episode_consistency(episode: dict[str, Any], lengths: dict[str, dict[str, int]]) -> list[str]:
+def _episode_consistency(
+    episode: dict[str, Any], lengths: dict[str, dict[str, int]], muscles: dict[str, int]
+) -> list[str]:
     problems = []
+    activations, expected = len(episode["mean_activation"]), muscles[episode["task"]]
+    if activations != (expected if episode["steps"] else 0):
+        problems.append(
+            f"mean_activation has {activations} values; the body of {episode['task']} has "
+            f"{expected} muscles (none for an episode of no step)"
+        )
     clip_steps = lengths[episode["task"]][episode["clip"]]
     if episode["clip_steps"] != clip_steps:
         problems.append(

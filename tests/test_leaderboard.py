@@ -391,3 +391,27 @@ def test_damaged_inputs_get_clean_errors(zero_dir, tmp_path, capsys):
         Store(not_a_database)
     assert main(["--store", str(not_a_database), "list"]) == 2
     assert "not a leaderboard database" in capsys.readouterr().err
+
+
+def test_loose_edges_are_refused_or_cleaned(zero_dir, tmp_path):
+    def short_activation(results):
+        results["episodes"][0]["mean_activation"] = results["episodes"][0]["mean_activation"][:5]
+
+    with pytest.raises(SubmissionError, match="mean_activation has 5 values; .* 80 muscles"):
+        load(_copy(zero_dir, tmp_path / "short", short_activation))
+
+    def padded(results):
+        results["padding"] = "x" * 1000
+
+    with pytest.raises(SubmissionError, match="Additional properties are not allowed"):
+        load(_copy(zero_dir, tmp_path / "padded", padded))
+
+    def padded_agent(results):
+        results["agent"]["notes"] = "x" * 1000
+
+    with pytest.raises(SubmissionError, match="agent"):
+        load(_copy(zero_dir, tmp_path / "padded-agent", padded_agent))
+    hostile = {**METADATA, "method": "evil\x1b[2J\u202ename", "authors": ["A.\x07 Tester"]}
+    submission = load(zero_dir, metadata=hostile)
+    assert submission.metadata["method"] == "evil[2Jname"
+    assert submission.metadata["authors"] == ["A. Tester"]
