@@ -81,6 +81,8 @@ def _retarget(args: argparse.Namespace) -> int:
     from retargeting.sources import load_motion
 
     check_output(args.output, args.inputs, args.overwrite)
+    if args.preview is not None:
+        check_output(args.preview, [*args.inputs, args.output], args.overwrite)
     if not (math.isfinite(args.fps) and args.fps > 0):
         raise UsageError(f"--fps {args.fps}: expected a positive number of frames per second")
     stems = [Path(p).stem for p in args.inputs]
@@ -323,6 +325,9 @@ def _compare(args: argparse.Namespace) -> int:
 
     from baselines.compare import RunFolderError, compare, load_run, plot
 
+    for output in (args.output, args.plot):
+        if output is not None:
+            check_output(output, [], args.overwrite)
     try:
         runs = [load_run(path) for path in args.runs]
         report = compare(runs, reps=args.reps)
@@ -367,6 +372,7 @@ def _render(args: argparse.Namespace) -> int:
     )
     from benchmark.tasks import get_task
 
+    check_output(args.output, [args.dataset] if args.dataset else [], args.overwrite)
     settings = RenderSettings(width=args.width, height=args.height)
     if (args.dataset is None) == (args.agent is None):
         print("benchmark: render needs --agent (with --task) or --dataset", file=sys.stderr)
@@ -409,6 +415,9 @@ def _plot_episode(args: argparse.Namespace) -> int:
     if not (args.errors or args.activation):
         print("benchmark: plot episode needs --errors and/or --activation", file=sys.stderr)
         return 2
+    for output in (args.errors, args.activation):
+        if output is not None:
+            check_output(output, [], args.overwrite)
     task = get_task(args.task)
     clip = args.clip or task.clip_names("test")[0]
     if clip not in task.clip_names("all"):
@@ -425,6 +434,7 @@ def _plot_episode(args: argparse.Namespace) -> int:
 def _plot_coverage(args: argparse.Namespace) -> int:
     from benchmark.plots import plot_coverage
 
+    check_output(args.output, [args.results], args.overwrite)
     try:
         plot_coverage(args.results, args.output)
     except (OSError, ValueError, KeyError) as error:
@@ -556,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="learning-curve PNG")
     p.add_argument("-o", "--output", type=Path, help="write the comparison as JSON")
     p.add_argument("--reps", type=int, default=2000, help="bootstrap resamples")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(handler=_compare)
 
     p = commands.add_parser(
@@ -580,6 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=480)
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(handler=_render)
 
     plot = commands.add_parser("plot", help="figures of one episode or of a results file")
@@ -594,10 +606,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", help="clip name (default: the task's first test clip)")
     p.add_argument("--errors", type=Path, help="per-keypoint error figure (.png or .svg)")
     p.add_argument("--activation", type=Path, help="activation heat map (.png or .svg)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(handler=_plot_episode)
     p = kinds.add_parser("coverage", help="frame coverage per clip of a results.json")
     p.add_argument("results", type=Path, help="results.json of `benchmark run`")
     p.add_argument("-o", "--output", type=Path, required=True, help=".png or .svg")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(handler=_plot_coverage)
 
     p = commands.add_parser("tasks", help="list the tasks")

@@ -16,5 +16,5 @@ for seed in 0 1 2; do
       -o "runs/legs80-walk/$algo-seed$seed" --resume -q
   done
 done
-$BIN/benchmark compare runs/legs80-walk/*-seed* \
+$BIN/benchmark compare runs/legs80-walk/*-seed* --overwrite \
   --plot docs/figures/legs80-walk-curves.png -o docs/figures/legs80-walk-compare.json

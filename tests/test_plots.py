@@ -32,5 +32,11 @@ def test_episode_figures_and_coverage_bars(tmp_path, capsys):
     bars = tmp_path / "coverage.png"
     assert main(["plot", "coverage", str(tmp_path / "zero" / "results.json"), "-o", str(bars)]) == 0
     assert bars.read_bytes()[:8] == PNG
-    assert main(["plot", "coverage", str(tmp_path / "missing.json"), "-o", str(bars)]) == 2
+    capsys.readouterr()
+    assert main(["plot", "coverage", str(tmp_path / "zero" / "results.json"), "-o", str(bars)]) == 2
+    assert "exists already; --overwrite replaces it" in capsys.readouterr().err
+    argv = ["plot", "coverage", str(tmp_path / "zero" / "results.json"), "-o", str(bars)]
+    assert main([*argv, "--overwrite"]) == 0
+    other = tmp_path / "other.png"
+    assert main(["plot", "coverage", str(tmp_path / "missing.json"), "-o", str(other)]) == 2
     assert "missing.json" in capsys.readouterr().err

@@ -74,7 +74,10 @@ def test_a_dataset_clip_renders_and_bad_input_is_refused(tmp_path, capsys):
         + ["-o", str(out)]
     )
     assert code == 0 and len(imageio.mimread(out)) == 3
-    assert main(["render", "--dataset", str(dataset), "--clip", "nope", "-o", str(out)]) == 2
+    assert main(["render", "--dataset", str(dataset), "--clip", "walk_1", "-o", str(out)]) == 2
+    assert "exists already" in capsys.readouterr().err
+    nope = tmp_path / "nope.gif"
+    assert main(["render", "--dataset", str(dataset), "--clip", "nope", "-o", str(nope)]) == 2
     assert "no clip 'nope'" in capsys.readouterr().err
     assert main(["render", "--agent", "zero", "--clip", "nope", "-o", str(tmp_path / "x.mp4")]) == 2
     assert not (tmp_path / "x.mp4").exists()
