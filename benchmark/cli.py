@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import sys
 from collections.abc import Sequence
@@ -90,13 +91,19 @@ def _retarget(args: argparse.Namespace) -> int:
     if repeated:
         raise UsageError(f"inputs would make clips of the same name {repeated}; rename a file")
     body = morphologies.get(args.morphology)
-    inputs = [
-        MotionInput(Path(p).stem, lambda p=p: load_motion(p), str(Path(p).name))
-        for p in args.inputs
-    ]
     for path in args.inputs:
         if not Path(path).is_file():
             raise MotionFormatError(path, "file", "does not exist")
+    # each input's content hash is part of the build's creation parameters: an interrupted
+    # build resumes only over the same bytes, so an edited input never keeps a stale clip
+    inputs = [
+        MotionInput(
+            Path(p).stem,
+            lambda p=p: load_motion(p),
+            f"{Path(p).name} sha256:{hashlib.sha256(Path(p).read_bytes()).hexdigest()}",
+        )
+        for p in args.inputs
+    ]
     output = build_dataset(inputs, body, args.output, fps=args.fps, progress=not args.quiet)
     print(_quality_table(output))
     print(f"\nwrote {output}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 
@@ -90,7 +91,9 @@ def test_retarget_writes_a_dataset_a_quality_table_and_a_preview(tmp_path, capsy
     assert png.stat().st_size > 10_000
     with open_dataset(out) as dataset:
         assert dataset.names == ("run", "walk")
-        assert dataset.creation["inputs"] == ["walk.npz", "run.npz"]
+        inputs = dataset.creation["inputs"]
+    assert [i.split(" sha256:")[0] for i in inputs] == ["walk.npz", "run.npz"]
+    assert inputs[0].split(" sha256:")[1] == hashlib.sha256(walk.read_bytes()).hexdigest()
 
 
 def test_retarget_reports_bad_input_naming_the_file(tmp_path, capsys):
@@ -204,3 +207,24 @@ def test_motion_files_of_an_unknown_species_or_absurd_length_are_refused(tmp_pat
     np.savez(tmp_path / "slow.npz", keypoints=points, keypoint_names=names, fps=1e-3)
     with pytest.raises(MotionFormatError, match="slow.npz: fps: 100 frames at 0.001 fps"):
         load_keypoint_npz(tmp_path / "slow.npz")
+
+
+def test_an_interrupted_retarget_never_keeps_the_clip_of_an_edited_input(tmp_path, capsys):
+    import numpy as np
+
+    from retargeting.datasets import open_dataset
+    from retargeting.sources.procedural import GaitSpec
+
+    walk = _keypoint_file(tmp_path / "walk.npz", GaitSpec("walk", 1.3, duration=1.0))
+    out = tmp_path / "out.h5"
+    argv = ["retarget", str(walk), "--morphology", "human_legs_80", "-o", str(out), "-q"]
+    assert main(argv) == 0
+    with open_dataset(out) as dataset:
+        before = dataset.clip("walk").qpos
+    # as if the build had been cut short after writing the clip, then the input was edited
+    out.rename(tmp_path / "out.h5.partial")
+    _keypoint_file(walk, GaitSpec("walk", 1.0, duration=1.0))
+    assert main(argv) == 0
+    with open_dataset(out) as dataset:
+        after = dataset.clip("walk").qpos
+    assert before.shape != after.shape or not np.allclose(before, after)
