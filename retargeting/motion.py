@@ -48,7 +48,12 @@ class Motion:
 
     def __post_init__(self) -> None:
         where = self.meta.source
-        points = np.asarray(self.keypoints, dtype=np.float64)
+        raw = np.asarray(self.keypoints)
+        if raw.dtype.kind not in "iuf":
+            raise MotionFormatError(
+                where, "keypoints", f"expected real numbers, got an array of {raw.dtype}"
+            )
+        points = raw.astype(np.float64)
         object.__setattr__(self, "keypoints", points)
         object.__setattr__(self, "keypoint_names", tuple(self.keypoint_names))
         if points.ndim != 3 or points.shape[2] != 3:

@@ -92,6 +92,11 @@ def load_amass(path: str | Path) -> Motion:
             )
     if rate_key is None:
         raise MotionFormatError(path, "mocap_framerate", "missing (nor is mocap_frame_rate there)")
+    for key in ("poses", "trans"):
+        if arrays[key].dtype.kind not in "iuf":
+            raise MotionFormatError(
+                path, key, f"expected real numbers, got an array of {arrays[key].dtype}"
+            )
     poses = np.asarray(arrays["poses"], dtype=np.float64)
     trans = np.asarray(arrays["trans"], dtype=np.float64)
     if poses.ndim != 2 or poses.shape[1] < 3 * BODY_JOINTS:
