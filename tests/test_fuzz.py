@@ -153,17 +153,9 @@ def test_generated_keypoint_files_load_or_fail_cleanly(frames, names, replace, d
     ),
 )
 def test_generated_amass_files_load_or_fail_cleanly(frames, replace):
-    poses = np.zeros((frames, 156))
-    poses[:, 0] = np.pi / 2
-    fields = {
-        "poses": poses,
-        "trans": np.zeros((frames, 3)),
-        "mocap_framerate": np.array(120.0),
-        "gender": np.array("neutral"),
-        "betas": np.zeros(16),
-        **replace,
-    }
-    _load(".npz", lambda path: np.savez(path, **fields))
+    from test_sources import write_amass  # a valid clip, with the generated fields in place
+
+    _load(".npz", lambda path: write_amass(path, frames, **replace))
 
 
 @FUZZ
