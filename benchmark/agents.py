@@ -2,7 +2,7 @@
 
 An agent is any object with `act(observation) -> action` (one value per muscle in [-1, 1]);
 optionally `reset(task_info)` before each episode (task id, clip, seed, action and
-observation sizes), `act_batch(observations)`, and an `action_interface` attribute: the
+observation sizes), and an `action_interface` attribute: the
 interface its actions are meant for (`benchmark.interfaces`; `excitation` when absent), with
 which its environments are made. `--agent` accepts:
   - a built-in name: `zero`, `random`, `reference`;

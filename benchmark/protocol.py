@@ -11,7 +11,8 @@ from __future__ import annotations
 from morphologies import Morphology
 
 PROTOCOL_VERSION = "v1"
-CONTROL_HZ = 30.0
+# control at 30 Hz: each body's `sim.control_hz`, and clips resampled to
+# `retargeting.retarget.PROTOCOL_FPS` (the environment refuses a clip at another rate)
 REFERENCE_BODY = "human_legs_80"  # size scale 1
 
 # distances in metres at size scale 1 (multiplied by the body's size scale)
