@@ -157,6 +157,19 @@ def summary_rows(benches) -> list[list[str]]:
                 "",
             ]
         )
+    for bench in benches:
+        if bench.group.startswith("training legs80-walk"):
+            interface = bench.group.removeprefix("training legs80-walk ")
+            trained = np.array(bench.extra_info["training_steps_per_s"])
+            ceiling = np.array(bench.extra_info["ceiling_steps_per_s"])
+            rows.append(
+                [
+                    f"PPO training / sampling ceiling, {interface}",
+                    f"{trained.mean():.0f} / {ceiling.mean():.0f} steps/s (means)",
+                    f"{trained.max() / ceiling.max():.2f}",
+                    f"{trained.mean() / ceiling.mean():.2f}",
+                ]
+            )
     ppo = _find(benches, "ppo update")
     if ppo is not None:
         rows.append(

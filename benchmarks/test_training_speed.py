@@ -1,0 +1,92 @@
+"""Whole-training throughput of PPO on legs80-walk beside what the machine can step: short
+`baselines.ppo.train` runs (their steps/s counts rollouts and updates, as `benchmark train`
+reports it) alternated with the sampling ceiling, the same 8 training environments stepped
+with random actions by 2 processes that never wait for each other or for a policy (reset at
+episode ends). The summary row is the fraction of the ceiling training reaches; one per
+action interface, since the servo interfaces cost more per step."""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baselines.ppo import TrainConfig, train
+
+pytestmark = pytest.mark.speed
+ITERATIONS, ROUNDS = 8, 3
+INTERFACES = ("excitation", "reference_length")
+
+
+def _ceiling_worker(connection, interface: str, envs: int, steps: int) -> None:
+    from benchmark.env import ImitationEnv
+
+    batch = [
+        ImitationEnv("legs80-walk", split="train", action_interface=interface) for _ in range(envs)
+    ]
+    rng = np.random.default_rng(0)
+    for index, env in enumerate(batch):
+        env.reset(seed=index)
+    while connection.recv_bytes() == b"s":
+        for _ in range(steps):
+            for env in batch:
+                action = rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)
+                *_, terminated, truncated, _ = env.step(action)
+                if terminated or truncated:
+                    env.reset()
+        connection.send_bytes(b"k")
+
+
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_training_beside_the_sampling_ceiling(benchmark, side_by_side, interface):
+    config = TrainConfig(
+        steps=ITERATIONS * 8 * 256,
+        eval_every=10**9,
+        action_interface=interface,
+        termination="any-keypoint",
+    )
+    per_process = config.envs // 2
+    context = multiprocessing.get_context("fork")
+    pipes = [context.Pipe() for _ in range(2)]
+    processes = [
+        context.Process(
+            target=_ceiling_worker,
+            args=(child, interface, per_process, config.rollout),
+            daemon=True,
+        )
+        for _, child in pipes
+    ]
+    for process in processes:
+        process.start()
+    throughput: list[float] = []
+
+    def ceiling() -> None:
+        for parent, _ in pipes:
+            parent.send_bytes(b"s")
+        for parent, _ in pipes:
+            parent.recv_bytes()
+
+    def training() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            final = train(config, Path(folder) / "run", progress=False)
+            throughput.append(final["steps_per_s"])
+
+    benchmark.group = f"training legs80-walk {interface}"
+    benchmark.extra_info["ceiling_steps_per_round"] = config.envs * config.rollout
+    try:
+        times = side_by_side(
+            benchmark, {"ceiling": (None, ceiling), "training": (None, training)}, ROUNDS, 1
+        )
+    finally:
+        for parent, _ in pipes:
+            parent.send_bytes(b"c")
+        for process in processes:
+            process.join(timeout=10)
+    rounds = len(times["ceiling"])
+    benchmark.extra_info["training_steps_per_s"] = throughput[-rounds:]
+    benchmark.extra_info["ceiling_steps_per_s"] = [
+        config.envs * config.rollout / t for t in times["ceiling"]
+    ]
