@@ -16,6 +16,8 @@ curve) and optionally `policy.onnx`. The checks, each refusal naming the file an
   extra; each episode consistent in itself and with the installed clip's length;
 - every aggregate recomputed from the episodes (`benchmark.runner.aggregate`) and equal to
   the submitted one;
+- not the reference replayed, whatever `agent.is_controller` says: no controller tracks
+  every clip with zero error;
 - a policy that onnxruntime can load, with the tasks' observation and action sizes.
 
 Nothing from a submission is executed: JSON is parsed, and a policy is only ever run by
@@ -175,6 +177,14 @@ def validate(submission: Submission) -> None:
     problems += _episodes(results)
     if not problems:
         problems += _aggregates(results)
+    if not problems and all(
+        e["success"] and e["mpjpe_mm"] == 0.0 and e["joint_rmse_rad"] == 0.0
+        for e in results["episodes"]
+    ):
+        problems.append(
+            f"{RESULTS_FILE}: field 'episodes': every episode tracks with zero error, as the "
+            "diagnostic reference agent's replay does; it is never ranked"
+        )
     if submission.policy is not None:
         problems += _policy(submission.policy, results["tasks"], results["agent"])
     if problems:

@@ -415,3 +415,14 @@ def test_loose_edges_are_refused_or_cleaned(zero_dir, tmp_path):
     submission = load(zero_dir, metadata=hostile)
     assert submission.metadata["method"] == "evil[2Jname"
     assert submission.metadata["authors"] == ["A. Tester"]
+
+
+def test_the_reference_replay_is_refused_whatever_its_flag_says(tmp_path):
+    out = tmp_path / "reference"
+    run("reference", ["legs80-walk"], out=out, progress=False)
+    results = json.loads((out / RESULTS_FILE).read_text())
+    results["agent"]["is_controller"] = True  # the flag flipped by hand
+    results["agent"]["name"] = "my controller"
+    (out / RESULTS_FILE).write_text(json.dumps(results))
+    with pytest.raises(SubmissionError, match="tracks with zero error"):
+        load(out, metadata=METADATA)
