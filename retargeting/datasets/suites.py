@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,20 +80,27 @@ def dataset_path(cache: Path, suite: str, morphology: str, split: str = "") -> P
     return cache / suite / (f"{morphology}_{split}.h5" if split else f"{morphology}.h5")
 
 
-def is_current(path: Path, inputs: list[MotionInput], morphology: Morphology) -> bool:
-    """Whether a built file holds exactly these inputs for the installed model, retargeted
-    by this version of the method."""
+def stale_reason(path: Path, inputs: list[MotionInput], morphology: Morphology) -> str | None:
+    """Why a built file does not hold exactly these inputs for the installed model,
+    retargeted by this version of the method; None when it does."""
     if not path.exists():
-        return False
+        return "not built yet"
     try:
         with open_dataset(path, morphology) as dataset:
             creation = dataset.creation
-    except DatasetFormatError:
-        return False
-    return (
-        creation.get("inputs") == [item.origin for item in inputs]
-        and creation.get("retargeting") == RETARGET_VERSION
-    )
+    except DatasetFormatError as error:
+        return f"unreadable or made for another model ({error})"
+    if creation.get("retargeting") != RETARGET_VERSION:
+        return (
+            f"made by retargeting version {creation.get('retargeting')}, this is {RETARGET_VERSION}"
+        )
+    if creation.get("inputs") != [item.origin for item in inputs]:
+        return "made from other inputs"
+    return None
+
+
+def is_current(path: Path, inputs: list[MotionInput], morphology: Morphology) -> bool:
+    return stale_reason(path, inputs, morphology) is None
 
 
 def ensure_built(
@@ -105,7 +113,10 @@ def ensure_built(
         )
     inputs = BUILT_IN[suite].inputs()
     path = dataset_path(cache or cache_dir(), suite, morphology.name)
-    if not is_current(path, inputs, morphology):
+    reason = stale_reason(path, inputs, morphology)
+    if reason is not None:
+        if path.exists():  # say so: a damaged or old file is replaced, never silently
+            logging.getLogger(__name__).warning("%s: %s; rebuilding it", path, reason)
         path.unlink(missing_ok=True)
         build_dataset(inputs, morphology, path, gates=BUILT_IN[suite].gates, progress=progress)
     return path
