@@ -488,7 +488,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
 
     import morphologies
     from baselines.dep import DEP, MuscleSensor, preset
-    from benchmark.env import TERMINATION_RULES, ImitationEnv
+    from benchmark.env import ImitationEnv, resolve_termination_distance
     from benchmark.tasks import get_task
     from benchmark.vector import SharedMemoryVectorEnv
 
@@ -525,7 +525,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         switching = Switching(config.envs)
 
     iteration, step, wall, curve, log = 0, 0, 0.0, [], []
-    distance = config.termination_distance or TERMINATION_RULES[config.termination]
+    distance = resolve_termination_distance(config.termination, config.termination_distance)
     curriculum = (
         TerminationCurriculum(distance, distance) if config.termination_curriculum else None
     )

@@ -15,7 +15,8 @@ The heading frame turns the world about z so that x is the root's forward direct
 The arithmetic is compiled (`benchmark.kernels`); `tests/test_observation.py` checks it.
 Action: one value per muscle in [-1, 1], read by the task's action interface
 (`benchmark.interfaces`): `excitation` (a + 1) / 2 held for the substeps (protocol v1's
-reference), or `muscle_length`, a target length per muscle held by a servo at every substep.
+reference), `muscle_length`, a target length per muscle held by a servo at every substep, or
+`reference_length`, the same servo around the muscle lengths of the reference pose.
 Reward (Kinesis weights): 0.6 exp(-200 e_pos) + 0.2 exp(-5 e_vel) + 0.1 exp(-3 tilt^2)
   + 0.1 exp(-0.05 (|u|_1 + |u|_2)); e_pos, e_vel are mean squared component errors of
   the tracked keypoints' positions and velocities, u the excitations.
@@ -52,6 +53,21 @@ TERMINATION_RULES = {
 }
 
 
+def resolve_termination_distance(rule: str, distance: float | None = None) -> float:
+    """The distance (metres at size scale 1) a termination rule ends episodes at: `distance`,
+    or the rule's default; a ValueError for an unknown rule or a distance that is not one."""
+    if rule not in TERMINATION_RULES:
+        raise ValueError(
+            f"unknown termination rule {rule!r}; known: {', '.join(TERMINATION_RULES)}"
+        )
+    value = TERMINATION_RULES[rule] if distance is None else float(distance)
+    if not 0 < value < math.inf:
+        raise ValueError(
+            f"termination_distance must be a positive distance in metres, got {value!r}"
+        )
+    return value
+
+
 class ImitationEnv(gymnasium.Env):
     metadata = {"render_modes": []}
 
@@ -68,17 +84,8 @@ class ImitationEnv(gymnasium.Env):
         termination_distance: float | None = None,
     ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
-        if termination not in TERMINATION_RULES:
-            raise ValueError(
-                f"unknown termination rule {termination!r}; known: {', '.join(TERMINATION_RULES)}"
-            )
-        default = TERMINATION_RULES[termination]
-        distance = default if termination_distance is None else float(termination_distance)
-        if not 0 < distance < math.inf:
-            raise ValueError(
-                f"termination_distance must be a positive distance in metres, got {distance!r}"
-            )
-        if evaluation and (termination, distance) != ("mean-error", default):
+        distance = resolve_termination_distance(termination, termination_distance)
+        if evaluation and (termination, distance) != ("mean-error", TERMINATION_RULES[termination]):
             raise ValueError("evaluation ends episodes by protocol v1's rule only (mean-error)")
         self.termination, self.termination_distance = termination, distance
         self.action_interface = interfaces.check(action_interface)

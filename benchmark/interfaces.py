@@ -56,11 +56,11 @@ def check(name: str) -> str:
 class Excitation:
     """(a + 1) / 2, held for the substeps."""
 
+    uses_reference = False
+
     def __init__(self, model: mujoco.MjModel, substeps: int) -> None:
         self.substeps = substeps
         self.excitation = np.zeros(model.nu)
-
-    uses_reference = False
 
     def step(
         self,
@@ -97,6 +97,9 @@ class MuscleLengthServo:
         self.kd = SERVO_KD * self.kp
         self.targets = np.zeros(model.nu)
         self.excitation_sum = np.zeros(model.nu)
+        # the residual's range around a reference length, kept to spare allocations per step
+        self._residual_low = np.zeros(model.nu)
+        self._residual_span = np.full(model.nu, 2 * RESIDUAL_M)
 
     def step(
         self,
@@ -109,7 +112,10 @@ class MuscleLengthServo:
         no step) for an action with NaN or infinite values. `reference`: the muscle lengths
         of the reference frame being tracked (residual targets only)."""
         if self.uses_reference:
-            low, span = reference - RESIDUAL_M, np.full_like(reference, 2 * RESIDUAL_M)
+            low, span = (
+                np.subtract(reference, RESIDUAL_M, out=self._residual_low),
+                self._residual_span,
+            )
         else:
             low, span = self.low, self.span
         if not kernels.length_targets(action, low, span, self.targets):
