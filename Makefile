@@ -12,8 +12,6 @@ $(BIN)/benchmark: pyproject.toml scripts/setup.sh
 
 demo: setup
 	$(BIN)/benchmark morphologies
-	$(BIN)/benchmark datasets build
-	$(BIN)/benchmark datasets build --suite ostrich-real
 	$(BIN)/benchmark tasks
 	$(BIN)/benchmark run --agent random -o results/demo-random --resume
 	$(BIN)/benchmark run --agent baselines:pretrained -o results/demo-pretrained --resume

@@ -199,28 +199,78 @@ def _datasets_build(args: argparse.Namespace) -> int:
 def _gait_compare(args: argparse.Namespace) -> int:
     from benchmark.gait_compare import compare_gaits, format_report
 
-    cache = Path(args.cache) if args.cache else None
-    print(format_report(compare_gaits([Path(p) for p in args.human], cache)))
+    print(format_report(compare_gaits([Path(p) for p in args.human])))
     return 0
 
 
 def _datasets_list(args: argparse.Namespace) -> int:
-    from retargeting.datasets import suites
+    from retargeting.datasets import shipped, suites
 
     cache = Path(args.cache) if args.cache else suites.cache_dir()
     rows = []
-    for path in sorted(cache.glob("*/*.h5")):
-        try:
-            with open_dataset(path) as dataset:
-                clips = list(dataset)
-                accepted = sum(not c.rejected for c in clips)
-                frames = sum(c.qpos.shape[0] for c in clips)
-                rows.append([path.parent.name, path.stem, len(clips), accepted, frames, "ok"])
-        except DatasetFormatError as error:
-            rows.append([path.parent.name, path.stem, 0, 0, 0, error.problem])
-    print(f"datasets in {cache}")
-    print(format_table(["suite", "file", "clips", "accepted", "frames", "status"], rows))
+    places = [("shipped", shipped.SHIPPED), ("cache", cache)]
+    for place, root in places:
+        for path in sorted(root.glob("*/*.h5")):
+            try:
+                if place == "shipped":
+                    shipped.shipped_dataset(path.parent.name, path.stem, root)
+                with open_dataset(path) as dataset:
+                    clips = list(dataset)
+                    accepted = sum(not c.rejected for c in clips)
+                    frames = sum(c.qpos.shape[0] for c in clips)
+                    status = "ok"
+            except DatasetFormatError as error:
+                clips, accepted, frames, status = [], 0, 0, error.problem
+            rows.append([place, path.parent.name, path.stem, len(clips), accepted, frames, status])
+    print(f"shipped with the package, and built in {cache}")
+    headers = ["where", "suite", "file", "clips", "accepted", "frames", "status"]
+    print(format_table(headers, rows))
     return 0
+
+
+def _datasets_ship(args: argparse.Namespace) -> int:
+    from retargeting.datasets import shipped, suites
+
+    work = Path(args.work) if args.work else suites.cache_dir() / "ship"
+    roundings = shipped.ship(args.suite, args.morphology, work=work, progress=not args.quiet)
+    for key, rounding in roundings.items():
+        path = shipped.SHIPPED / key
+        print(_quality_table(path))
+        size = path.stat().st_size / 1e6
+        print(f"wrote {key}: {size:.2f} MB, float32 rounding at most {rounding:.2g}\n")
+    return 0
+
+
+def _datasets_verify(args: argparse.Namespace) -> int:
+    from retargeting.datasets import shipped
+
+    root = Path(args.shipped) if args.shipped else shipped.SHIPPED
+    checks = shipped.verify(
+        args.suite, args.morphology, args.clip, root=root, progress=not args.quiet
+    )
+    tolerance = shipped.TOLERANCE
+    rows, failed = [], 0
+    for check in checks:
+        problems = check.problems(tolerance)
+        failed += bool(problems)
+        rows.append(
+            [
+                check.body,
+                check.clip,
+                f"{check.qpos:.2g}",
+                f"{check.keypoints_mm:.3g}",
+                check.rebuilt_gates,
+                "; ".join(problems) or "ok",
+            ]
+        )
+    headers = ["body", "clip", "max |dqpos|", "max keypoint mm", "gates (rebuilt)", "verdict"]
+    print(f"suite {args.suite}: shipped data in {root} against a rebuild with this install")
+    print(format_table(headers, rows))
+    print(
+        f"tolerance: qpos {tolerance['qpos']:g} (m or rad), keypoints "
+        f"{tolerance['keypoints_mm']:g} mm; {failed} of {len(checks)} clips outside it"
+    )
+    return 1 if failed else 0
 
 
 def _tasks(args: argparse.Namespace) -> int:
@@ -451,8 +501,16 @@ def _plot_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shipped_suite_options(p: argparse.ArgumentParser, suites: tuple[str, ...]) -> None:
+    p.add_argument("--suite", choices=suites, default="default")
+    p.add_argument("--morphology", action="append", help="only this body (repeatable)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from retargeting.datasets.suites import SUITES
+    from retargeting.datasets.suites import BUILT_IN, SUITES
+
+    built_in_suites = tuple(BUILT_IN)
 
     parser = argparse.ArgumentParser(
         prog="benchmark",
@@ -649,7 +707,6 @@ def build_parser() -> argparse.ArgumentParser:
         "ostrich at the same Froude numbers.",
     )
     p.add_argument("--human", action="append", default=[], help="also a human motion file")
-    p.add_argument("--cache", help="dataset folder (default: $CROSSMIMIC_CACHE or ~/.cache)")
     p.set_defaults(handler=_gait_compare)
 
     datasets = commands.add_parser("datasets", help="build and list the suite datasets")
@@ -669,9 +726,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild files that exist")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_datasets_build)
-    p = actions.add_parser("list", help="list built datasets")
+    p = actions.add_parser("list", help="list the shipped datasets and those built")
     p.add_argument("--cache", help="dataset folder (default: $CROSSMIMIC_CACHE or ~/.cache)")
     p.set_defaults(handler=_datasets_list)
+    p = actions.add_parser(
+        "verify",
+        help="rebuild shipped suites with this install and compare, clip by clip",
+        description="Rebuilds the built-in suites' clips from their sources with the installed "
+        "libraries and reports, per body and clip, the largest difference to the shipped "
+        "clips and whether the gates still pass. Exit 1 when any clip lies outside the "
+        "tolerance.",
+    )
+    _shipped_suite_options(p, built_in_suites)
+    p.add_argument("--clip", action="append", help="only this clip (repeatable)")
+    p.add_argument(
+        "--shipped", help="a folder laid out as the shipped data (default: the package's)"
+    )
+    p.set_defaults(handler=_datasets_verify)
+    p = actions.add_parser(
+        "ship",
+        help="(maintainers) rebuild a built-in suite and write it into the package",
+        description="Builds the suite from its sources (resumably, in --work) and writes each "
+        "body's dataset as float32 into retargeting/datasets/shipped/ with its manifest entry. "
+        "Run it whenever RETARGET_VERSION, a suite's inputs or a body model change, and commit "
+        "the result.",
+    )
+    _shipped_suite_options(p, built_in_suites)
+    p.add_argument("--work", help="build folder (default: <cache>/ship)")
+    p.set_defaults(handler=_datasets_ship)
     return parser
 
 

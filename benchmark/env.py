@@ -1,6 +1,6 @@
 """The imitation environment: a muscle-driven body tracks one reference clip at 30 Hz.
 
-Observation (float32; dimension per body in the README):
+Observation (float32; dimension per body in docs/protocol.md):
   proprioception
     root height (1); gravity direction in the root frame (3);
     every body's position relative to the root (3 per body), the first and then the second

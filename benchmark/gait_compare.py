@@ -25,7 +25,7 @@ from benchmark.tables import format_table
 from retargeting.cadence_prior import cadence_prior
 from retargeting.cross_species import source_leg_length
 from retargeting.datasets import open_dataset
-from retargeting.datasets.suites import ensure_built
+from retargeting.datasets.shipped import shipped_dataset
 from retargeting.gait import GRAVITY, GaitStats, gait_stats
 from retargeting.motion import Motion
 from retargeting.retarget import retarget
@@ -56,14 +56,14 @@ class Group:
         return float(np.nanmean([s.joint_ranges_deg[joint] for s in self.stats]))
 
 
-def compare_gaits(human_files: Sequence[Path] = (), cache: Path | None = None) -> list[Group]:
+def compare_gaits(human_files: Sequence[Path] = ()) -> list[Group]:
     """The groups: real ostrich (all running clips, then the held-out ones), Froude-matched
     procedural human runs by Froude scaling alone and with the cadence prior, then each
     human file the same two ways."""
     ostrich = morphologies.get("ostrich")
     real = Group("real ostrich, running", real=True)
     held_out = Group("real ostrich, held-out", real=True)
-    with open_dataset(ensure_built("ostrich-real", ostrich, cache, progress=False)) as data:
+    with open_dataset(shipped_dataset("ostrich-real", "ostrich"), ostrich) as data:
         for name in (*RUNNING, *LOOPED):
             stats = gait_stats(data.clip(name), ostrich)
             for group in (real, held_out) if name in TEST else (real,):

@@ -278,7 +278,7 @@ def run(
         raise ResultsExistError(f"{out} already holds results; use --resume or another -o")
     header = {
         "protocol": protocol.PROTOCOL_VERSION,
-        "suite_hash": suite_hash(tasks),  # also builds any missing dataset, before workers
+        "suite_hash": suite_hash(tasks),
         "agent": {
             "spec": agent_spec,
             "name": agent_name(agent, agent_spec),

@@ -67,18 +67,16 @@ class Task:
             return self.train + self.test
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
 
-    def dataset(self, cache: Path | None = None) -> Path:
-        """The task's dataset file, built into the cache the first time it is needed."""
-        from retargeting.datasets.suites import BUILT_IN, ensure_built
+    def dataset(self) -> Path:
+        """The task's dataset file: the suite's shipped data (checked against its manifest)."""
+        from retargeting.datasets.shipped import shipped_dataset
 
-        if self.suite not in BUILT_IN:
-            raise ValueError(f"task {self.id}: suite {self.suite!r} is not buildable here")
-        return ensure_built(self.suite, morphologies.get(self.morphology), cache, progress=False)
+        return shipped_dataset(self.suite, self.morphology)
 
-    def load_clips(self, split: str, cache: Path | None = None) -> list[Clip]:
+    def load_clips(self, split: str) -> list[Clip]:
         """The accepted reference clips of a split, in the task's order."""
         names = self.clip_names(split)
-        with open_dataset(self.dataset(cache), morphologies.get(self.morphology)) as data:
+        with open_dataset(self.dataset(), morphologies.get(self.morphology)) as data:
             missing = [n for n in names if n not in data.names]
             if missing:
                 raise LookupError(f"task {self.id}: clips {missing} are not in {data.path}")
@@ -119,13 +117,14 @@ def get_task(name: str) -> Task:
     return TASKS[key]
 
 
-def suite_hash(tasks: list[Task], cache: Path | None = None) -> str:
-    """sha256 over the protocol, each task's split, model hash and clip arrays."""
+def suite_hash(tasks: list[Task]) -> str:
+    """sha256 over the protocol, each task's split, model hash and clip arrays (the shipped
+    float32 values, so the same on every install of a version)."""
     digest = hashlib.sha256(PROTOCOL_VERSION.encode())
     for task in sorted(tasks, key=lambda t: t.id):
         body = morphologies.get(task.morphology)
         digest.update(f"{task.id}|{body.model_hash}|{task.train}|{task.test}".encode())
-        for clip in task.load_clips("all", cache):
+        for clip in task.load_clips("all"):
             for array in (clip.qpos, clip.qvel, clip.keypoints):
                 digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
     return digest.hexdigest()

@@ -13,7 +13,7 @@ A worker that has sent its step polls for the next command for `spin_s` (yieldin
 between polls) before it blocks. While the parent runs the policy the workers would
 otherwise sleep, and on a virtual machine the host halts an idle vCPU, whose next compute
 then runs slower. `make bench` measures both waits side by side, and the policy pass back
-to back and after 10 ms idle (README, "Speed").
+to back and after 10 ms idle (docs/speed.md).
 
 The interface is the part of Gymnasium's `VectorEnv` that training uses: `reset(seed=...)`,
 `step(actions) -> (observations, rewards, terminated, truncated, info)` with same-step

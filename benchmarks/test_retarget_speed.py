@@ -2,7 +2,7 @@
 
 Three stages of the same clip side by side, so the ratios show where the time goes:
 scaling alone, scaling + IK, and the whole retarget (IK + quality measures). Frames per
-second = clip frames / mean time; the README reports the whole-retarget figure.
+second = clip frames / mean time; docs/speed.md reports the whole-retarget figure.
 """
 
 from __future__ import annotations

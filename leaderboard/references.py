@@ -5,8 +5,7 @@ per task (`leaderboard.ranking`), written to `references.json` in the package.
 
 Run it when a task's definition changes (protocol, body model, suite or clips);
 `tests/test_leaderboard.py` fails until it has been, and re-runs the zero agent on one task
-to check its stored value (exact on the libraries that wrote it; the test allows 1 % for
-others, whose IK builds the clips a rounding error apart).
+to check its stored value exactly (the clips are shipped, the same on every install).
 """
 
 from __future__ import annotations

@@ -52,6 +52,9 @@ UNTRACKED_NAN = (
     "velocity_error",
 )
 RELATIVE_TOLERANCE = 1e-9  # recomputed aggregates against submitted ones
+# The reference replayed reads the float32 rounding of the shipped clips (up to 6 um), not 0;
+# no controller tracks every clip within 0.1 mm.
+REPLAY_MM, REPLAY_RAD = 0.1, 1e-5
 
 
 class SubmissionError(ValueError):
@@ -178,12 +181,12 @@ def validate(submission: Submission) -> None:
     if not problems:
         problems += _aggregates(results)
     if not problems and all(
-        e["success"] and e["mpjpe_mm"] == 0.0 and e["joint_rmse_rad"] == 0.0
+        e["success"] and e["mpjpe_mm"] < REPLAY_MM and e["joint_rmse_rad"] < REPLAY_RAD
         for e in results["episodes"]
     ):
         problems.append(
-            f"{RESULTS_FILE}: field 'episodes': every episode tracks with zero error, as the "
-            "diagnostic reference agent's replay does; it is never ranked"
+            f"{RESULTS_FILE}: field 'episodes': every episode tracks with zero error (under "
+            f"{REPLAY_MM} mm), as the diagnostic reference agent's replay does; it is never ranked"
         )
     if submission.policy is not None:
         problems += _policy(submission.policy, results["tasks"], results["agent"])

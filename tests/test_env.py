@@ -37,9 +37,10 @@ def test_replaying_the_reference_reads_zero_error(task):
         infos, terminated, truncated = _episode(env, clip.name, replay=True)
         assert truncated and not terminated
         assert len(infos) == len(clip.qpos) - 1
-        assert max(i["mpjpe"] for i in infos) < 1e-9
-        assert max(i["velocity_error"] for i in infos) < 1e-6
-        assert max(i["joint_error_sq"] for i in infos) < 1e-18
+        # the shipped clips are float32: keypoints within microns of the body's own
+        assert max(i["mpjpe"] for i in infos) < 1e-5
+        assert max(i["velocity_error"] for i in infos) < 1e-3
+        assert max(i["joint_error_sq"] for i in infos) == 0.0
 
 
 def test_a_body_without_excitation_falls_and_the_episode_terminates():

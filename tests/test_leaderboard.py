@@ -293,10 +293,8 @@ def test_the_zero_agent_scores_zero_and_the_references_are_current(zero_dir):
     again = zero_reference("legs80-walk")
     assert again["definition"] == stored["legs80-walk"]["definition"]
     expected = stored["legs80-walk"]["zero_clip_error_mm"]
-    if again["suite_hash"] == stored["legs80-walk"]["suite_hash"]:  # the same clips: exact
-        assert again["zero_clip_error_mm"] == expected
-    else:  # clips built by other library versions, a rounding error apart
-        assert again["zero_clip_error_mm"] == pytest.approx(expected, rel=0.01)
+    assert again["suite_hash"] == stored["legs80-walk"]["suite_hash"]  # the shipped clips
+    assert again["zero_clip_error_mm"] == expected
 
 
 def test_clip_error_counts_untracked_frames_at_the_threshold():

@@ -195,7 +195,8 @@ class Dataset:
         arrays = {}
         for key in CLIP_ARRAYS:
             try:
-                arrays[key] = group[key][()]
+                # float64 whatever was stored: the shipped suites keep float32 on disk
+                arrays[key] = group[key][()] if key == "foot_contacts" else _float64(group[key])
             except _DAMAGE as error:
                 raise self._fail(f"{where}/{key}", f"unreadable ({error})") from None
         attrs = group.attrs
@@ -244,6 +245,10 @@ class Dataset:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _float64(array: h5py.Dataset) -> np.ndarray:
+    return np.asarray(array[()], dtype=np.float64)
 
 
 def open_dataset(

@@ -1,4 +1,5 @@
-"""The dataset suites `benchmark datasets build` makes, and where it keeps them.
+"""The dataset suites: what each is built from, and where `benchmark datasets build` keeps
+the copies it builds (the tasks read the shipped copies, `retargeting.datasets.shipped`).
 
 - `default`: the built-in procedural locomotion (no download, no third-party licence),
   retargeted onto every human morphology and, by Froude scaling, onto the ostrich. The
@@ -15,7 +16,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from morphologies import Morphology
-from retargeting.datasets.build import MotionInput, build_dataset
+from retargeting.datasets.build import MotionInput
 from retargeting.datasets.read import open_dataset
 from retargeting.datasets.schema import DatasetFormatError
 from retargeting.quality import Gates
@@ -101,25 +101,6 @@ def stale_reason(path: Path, inputs: list[MotionInput], morphology: Morphology) 
 
 def is_current(path: Path, inputs: list[MotionInput], morphology: Morphology) -> bool:
     return stale_reason(path, inputs, morphology) is None
-
-
-def ensure_built(
-    suite: str, morphology: Morphology, cache: Path | None = None, progress: bool = True
-) -> Path:
-    """A built-in suite's dataset of a body, built first if missing or out of date."""
-    if suite not in BUILT_IN:
-        raise ValueError(
-            f"suite {suite!r} is not built in; the built-in suites are {list(BUILT_IN)}"
-        )
-    inputs = BUILT_IN[suite].inputs()
-    path = dataset_path(cache or cache_dir(), suite, morphology.name)
-    reason = stale_reason(path, inputs, morphology)
-    if reason is not None:
-        if path.exists():  # say so: a damaged or old file is replaced, never silently
-            logging.getLogger(__name__).warning("%s: %s; rebuilding it", path, reason)
-        path.unlink(missing_ok=True)
-        build_dataset(inputs, morphology, path, gates=BUILT_IN[suite].gates, progress=progress)
-    return path
 
 
 def default_inputs() -> list[MotionInput]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 import h5py
+import numpy as np
 
 from morphologies import Morphology
 from retargeting.datasets.schema import CLIP_ARRAYS, CLIP_ATTRIBUTES, SCHEMA_VERSION
@@ -30,8 +31,15 @@ def package_version() -> str:
 class DatasetWriter:
     """Append clips to a dataset file; `close()` (or leaving the `with`) publishes it."""
 
-    def __init__(self, path: str | Path, morphology: Morphology, creation: dict) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        morphology: Morphology,
+        creation: dict,
+        dtype: type[np.floating] = np.float64,
+    ) -> None:
         self.path = Path(path)
+        self.dtype = dtype  # of qpos, qvel and keypoints; the shipped suites use float32
         self.partial = self.path.with_name(self.path.name + ".partial")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         attributes = {
@@ -77,9 +85,9 @@ class DatasetWriter:
 
     def add(self, clip: Clip) -> None:
         group = self._file["clips"].create_group(clip.name)
-        group.create_dataset("qpos", data=clip.qpos, compression="gzip")
-        group.create_dataset("qvel", data=clip.qvel, compression="gzip")
-        group.create_dataset("keypoints", data=clip.keypoints, compression="gzip")
+        for key in ("qpos", "qvel", "keypoints"):
+            data = np.asarray(getattr(clip, key), dtype=self.dtype)
+            group.create_dataset(key, data=data, compression="gzip", shuffle=True)
         group.create_dataset("foot_contacts", data=clip.foot_contacts.astype(bool))
         meta = clip.meta
         group.attrs.update(
