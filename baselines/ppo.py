@@ -77,7 +77,9 @@ class TrainConfig:
     hidden: tuple[int, ...] = (256, 256)
     init_log_std: float = -0.5
     eval_every: int = 100_000  # steps between evaluations on the test clips
-    threads: int = 1  # torch threads in the learner (the workers use the other cores)
+    # torch threads in the update, when the workers are idle; the rollout uses one, as its
+    # policy passes run between the workers' steps and extra threads would take their cores
+    threads: int = 2
     workers: int | None = None  # processes stepping the environments; None: one per core
     # DEP-PPO
     dep_preset: str | None = None  # None: `ostrich` for the ostrich, else `myosuite_legs`
@@ -499,7 +501,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     if checkpoint_path.exists() and not resume:
         raise FileExistsError(f"{out} holds a run already; pass --resume to continue it")
     out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(config.threads)
+    torch.set_num_threads(1)  # the rollout's; `update` takes config.threads
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
 
@@ -712,11 +714,14 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                 ),
             }
             try:
+                torch.set_num_threads(config.threads)
                 update(model, optimizer, flat, config)
             except FloatingPointError as error:
                 raise FloatingPointError(
                     f"{error} after step {step}; {checkpoint_path} holds the last good state"
                 ) from None
+            finally:
+                torch.set_num_threads(1)
             # the normaliser moves after the update, so the update saw the rollout's scaling
             model.norm.update(flat["observation"])
             iteration += 1

@@ -1,9 +1,10 @@
 """Whole-training throughput of PPO on legs80-walk beside what the machine can step: short
 `baselines.ppo.train` runs (their steps/s counts rollouts and updates, as `benchmark train`
 reports it) alternated with the sampling ceiling, the same 8 training environments stepped
-with random actions by 2 processes that never wait for each other or for a policy (reset at
-episode ends). The summary row is the fraction of the ceiling training reaches; one per
-action interface, since the servo interfaces cost more per step."""
+with random actions by 2 processes that never wait for each other or for a policy, under the
+same training termination (reset at episode ends). The summary row is the fraction of the
+ceiling training reaches; one per action interface, since the servo interfaces cost more per
+step."""
 
 from __future__ import annotations
 
@@ -21,17 +22,24 @@ ITERATIONS, ROUNDS = 8, 3
 INTERFACES = ("excitation", "reference_length")
 
 
-def _ceiling_worker(connection, interface: str, envs: int, steps: int) -> None:
+def _ceiling_worker(connection, config: TrainConfig, envs: int) -> None:
     from benchmark.env import ImitationEnv
 
     batch = [
-        ImitationEnv("legs80-walk", split="train", action_interface=interface) for _ in range(envs)
+        ImitationEnv(
+            config.task,
+            split="train",
+            action_interface=config.action_interface,
+            termination=config.termination,
+            termination_distance=config.termination_distance,
+        )
+        for _ in range(envs)
     ]
     rng = np.random.default_rng(0)
     for index, env in enumerate(batch):
         env.reset(seed=index)
     while connection.recv_bytes() == b"s":
-        for _ in range(steps):
+        for _ in range(config.rollout):
             for env in batch:
                 action = rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)
                 *_, terminated, truncated, _ = env.step(action)
@@ -54,7 +62,7 @@ def test_training_beside_the_sampling_ceiling(benchmark, side_by_side, interface
     processes = [
         context.Process(
             target=_ceiling_worker,
-            args=(child, interface, per_process, config.rollout),
+            args=(child, config, per_process),
             daemon=True,
         )
         for _, child in pipes

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Longer PPO runs on legs80-walk with the best levers of the issue-17 ablation combined
+# (docs/results.md, section 1): the reference_length servo, Kinesis's any-keypoint training
+# termination, 16 environments per rollout and initial log-std -1.5. One run folder per seed
+# under runs/long/; re-running continues unfinished runs (--resume).
+# Usage: bash scripts/long_runs.sh STEPS SEED...   (5M steps: about 40 min a seed on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS="$1"
+shift
+for seed in "$@"; do
+  .venv/bin/benchmark train --task legs80-walk --steps "$STEPS" --seed "$seed" \
+    --eval-every 250000 --action-interface reference_length --termination any-keypoint \
+    --envs 16 --init-log-std -1.5 -o "runs/long/reference_length-any-keypoint-16envs-logstd-1.5-s$seed" \
+    --resume -q
+done
