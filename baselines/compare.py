@@ -102,14 +102,13 @@ def mpjpe_area(curve: list[dict]) -> float:
 def compare(runs: list[Run], *, reps: int = 2000) -> dict:
     """Per setup (under the key "algorithms"): per-seed values and the across-seed estimates
     of each measure."""
-    import morphologies
     from benchmark.tasks import get_task
 
     tasks = {run.task for run in runs}
     if len(tasks) != 1:
         raise RunFolderError(f"runs of several tasks ({', '.join(sorted(tasks))}); compare one")
     task = get_task(tasks.pop())
-    scale = protocol.size_scale(morphologies.get(task.morphology))
+    scale = protocol.size_scale(task.body)
     threshold = protocol.SAMPLE_EFFICIENCY_MPJPE * 1000.0 * scale
     report = {"task": task.id, "threshold_mm": threshold, "algorithms": {}}
     for setup in sorted({run.setup for run in runs}):

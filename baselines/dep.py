@@ -31,10 +31,13 @@ Switching between DEP and the policy is in `baselines.ppo`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from morphologies import MuscleReadings
 
 
 @dataclass(frozen=True)
@@ -191,30 +194,22 @@ class MuscleSensor:
 
     def __init__(
         self,
-        muscle_slice: slice,
-        muscles: int,
+        readings: Callable[..., MuscleReadings],
         force_scale: float,
         *,
         original: bool = False,
-        length_low: np.ndarray | None = None,
-        length_span: np.ndarray | None = None,
-        peak_force: np.ndarray | None = None,
     ) -> None:
-        self.slice, self.muscles = muscle_slice, muscles
+        """`readings`: the environment's `muscle_readings(observations, normalised=...)`."""
+        self.readings = readings
         self.force_scale, self.original = force_scale, original
-        if original and (length_low is None or length_span is None or peak_force is None):
-            raise ValueError("the original sensor needs the muscles' raw length and force ranges")
-        self.length_low, self.length_span, self.peak_force = length_low, length_span, peak_force
         self.extrema: np.ndarray | None = None  # (4, envs, muscles): lmax, lmin, fmax, fmin
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         """Sensors (envs, muscles) from observations (envs, observation size)."""
-        block = observations[:, self.slice].reshape(len(observations), 4, self.muscles)
-        length, force = block[:, 0].astype(np.float64), block[:, 2].astype(np.float64)
+        muscles = self.readings(observations, normalised=not self.original)
+        length, force = muscles.length, muscles.force
         if not self.original:
             return 2.0 * length - 1.0 + self.force_scale * force
-        length = self.length_low + length * self.length_span
-        force = force * self.peak_force
         if self.extrema is None:
             start = np.array([0.0, 100.0, -100.0, 100.0])[:, None, None]
             self.extrema = np.broadcast_to(start, (4, *length.shape)).copy()

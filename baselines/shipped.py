@@ -21,15 +21,12 @@ def load(name: str) -> OnnxAgent:
         known = sorted(p.stem for p in POLICIES.glob("*.json"))
         raise FileNotFoundError(f"no shipped policy {name!r}; shipped: {', '.join(known)}")
     meta = json.loads(meta_path.read_text())
-    import morphologies
     from benchmark.tasks import get_task
 
-    body = morphologies.get(get_task(meta["task"]).morphology)
-    if meta["model_hash"] != body.model_hash:
-        raise ValueError(
-            f"{meta_path}: field 'model_hash' is {meta['model_hash'][:12]}, the installed "
-            f"{body.name} is {body.model_hash[:12]}: the policy was trained on another model"
-        )
+    body = get_task(meta["task"]).body
+    mismatch = body.model_mismatch(meta["model_hash"])
+    if mismatch:
+        raise ValueError(f"{meta_path}: field 'model_hash': the policy was {mismatch}")
     agent = OnnxAgent(
         POLICIES / f"{name}.onnx",
         name=meta["name"],

@@ -44,7 +44,7 @@ import morphologies
 from benchmark import interfaces, kernels, protocol
 from benchmark.tasks import Task, get_task
 from morphologies.contacts import floor_geom, foot_geoms
-from retargeting.retarget import Clip
+from retargeting.datasets.clip import Clip
 
 # termination rules and their default distances (metres at size scale 1)
 TERMINATION_RULES = {
@@ -82,6 +82,7 @@ class ImitationEnv(gymnasium.Env):
         action_interface: str = interfaces.DEFAULT,
         termination: str = "mean-error",
         termination_distance: float | None = None,
+        replay_reference: bool = False,
     ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
         distance = resolve_termination_distance(termination, termination_distance)
@@ -89,7 +90,7 @@ class ImitationEnv(gymnasium.Env):
             raise ValueError("evaluation ends episodes by protocol v1's rule only (mean-error)")
         self.termination, self.termination_distance = termination, distance
         self.action_interface = interfaces.check(action_interface)
-        self.body = morphologies.get(self.task.morphology)
+        self.body = self.task.body
         self.model = self.body.model()
         self.data = mujoco.MjData(self.model)
         self.clips = clips if clips is not None else self.task.load_clips(split)
@@ -104,7 +105,8 @@ class ImitationEnv(gymnasium.Env):
         self.evaluation = evaluation
         self.frames_ahead = int(frames_ahead)
         self.scale = protocol.size_scale(self.body)
-        self.replay_reference = False  # set by the diagnostic reference agent only
+        # the diagnostic reference agent's episodes: each step sets the clip's next frame
+        self.replay_reference = bool(replay_reference)
 
         model = self.model
         tracked = self.clips[0].keypoint_names
@@ -120,8 +122,8 @@ class ImitationEnv(gymnasium.Env):
         self._up = np.asarray(self.body.frame.up_vector, dtype=np.float64)
         # muscle normalisation of the observation (and of DEP's sensor): length range, peak force
         low, high = model.actuator_lengthrange.T
-        self.length_low, self.length_span = low, np.maximum(high - low, 1e-6)
-        self.peak_force = np.maximum(np.abs(model.actuator_gainprm[:, 2]), 1.0)
+        self._length_low, self._length_span = low, np.maximum(high - low, 1e-6)
+        self._peak_force = np.maximum(np.abs(model.actuator_gainprm[:, 2]), 1.0)
         feet = foot_geoms(self.body)
         self._foot_of_geom = np.full(model.ngeom, -1)
         for column, side in enumerate(feet.values()):
@@ -156,11 +158,24 @@ class ImitationEnv(gymnasium.Env):
         self.clip: Clip = self.clips[0]
         self.frame = 0
 
-    @property
-    def muscle_slice(self) -> slice:
-        """Where the muscle block (length, velocity, force, activation rows) lies in the
-        observation; DEP reads its sensor from there."""
-        return slice(self._proprioception_size - 4 * self.model.nu, self._proprioception_size)
+    def muscle_readings(
+        self, observations: np.ndarray, *, normalised: bool = False
+    ) -> morphologies.MuscleReadings:
+        """The muscles' state held in `observations` (rows of this environment's observations),
+        arrays of (rows, muscles): length, velocity and force in the units
+        `Morphology.muscle_readings` reads from MuJoCo (m, m/s, N), and activation; with
+        `normalised`, as the observation holds them (length over the muscle's length range,
+        0 at its low end; velocity per span; force over peak force). The one call DEP's
+        sensor reads through."""
+        rows = np.atleast_2d(observations)
+        end = self._proprioception_size
+        block = rows[:, end - 4 * self.model.nu : end].reshape(len(rows), 4, self.model.nu)
+        length, velocity, force, activation = block.astype(np.float64).transpose(1, 0, 2)
+        if not normalised:
+            length = self._length_low + length * self._length_span
+            velocity = velocity * self._length_span
+            force = force * self._peak_force
+        return morphologies.MuscleReadings(length, velocity, force, activation)
 
     @property
     def observation_size(self) -> int:
@@ -309,11 +324,11 @@ class ImitationEnv(gymnasium.Env):
             self._foot_of_geom,
             self._floor,
             data.actuator_length,
-            self.length_low,
-            self.length_span,
+            self._length_low,
+            self._length_span,
             data.actuator_velocity,
             data.actuator_force,
-            self.peak_force,
+            self._peak_force,
             data.act,
             self._points,
             self._velocity,

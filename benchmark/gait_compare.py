@@ -26,11 +26,12 @@ from retargeting.cadence_prior import cadence_prior
 from retargeting.cross_species import source_leg_length
 from retargeting.datasets import open_dataset
 from retargeting.datasets.shipped import shipped_dataset
+from retargeting.datasets.splits import OSTRICH_TEST
 from retargeting.gait import GRAVITY, GaitStats, gait_stats
 from retargeting.motion import Motion
 from retargeting.retarget import retarget
 from retargeting.sources import load_motion
-from retargeting.sources.ostrich import LOOPED, RUNNING, TEST
+from retargeting.sources.ostrich import LOOPED, RUNNING
 from retargeting.sources.procedural import GaitSpec, generate
 
 DUTY_TOLERANCE = 0.1  # absolute
@@ -66,7 +67,7 @@ def compare_gaits(human_files: Sequence[Path] = ()) -> list[Group]:
     with open_dataset(shipped_dataset("ostrich-real", "ostrich"), ostrich) as data:
         for name in (*RUNNING, *LOOPED):
             stats = gait_stats(data.clip(name), ostrich)
-            for group in (real, held_out) if name in TEST else (real,):
+            for group in (real, held_out) if name in OSTRICH_TEST else (real,):
                 group.clips.append(name)
                 group.stats.append(stats)
 

@@ -5,6 +5,7 @@ file. Learning curves come from `benchmark compare --plot`."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +27,16 @@ class Episode:
 
 def record_episode(agent_spec: str, task_id: str, clip: str) -> Episode:
     """One evaluation episode (frame 0, deterministic) with its per-step errors."""
-    from benchmark.runner import open_episode
+    from benchmark.agents import load_agent
+    from benchmark.episode import Job, evaluation_env, play
 
-    agent, env, observation = open_episode(agent_spec, task_id, clip)
+    agent = load_agent(agent_spec)
+    env = evaluation_env(agent, task_id, "all")
     errors, activations, terminated = [], [], False
-    while True:
-        observation, _, terminated, truncated, info = env.step(agent.act(observation))
-        errors.append(info["keypoint_errors"])
-        activations.append(info["activation"])
-        if terminated or truncated:
-            break
+    for step in itertools.islice(play(agent, env, Job(env.task.id, 0, clip, "all")), 1, None):
+        errors.append(step.info["keypoint_errors"])
+        activations.append(step.info["activation"])
+        terminated = step.terminated
     muscles = tuple(env.model.actuator(i).name for i in range(env.model.nu))
     return Episode(
         env.task.id,

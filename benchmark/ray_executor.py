@@ -1,12 +1,11 @@
 """Evaluation episodes on a Ray cluster: `benchmark run --executor ray [--address ADDR]`.
 
-Each Ray worker is an actor that loads the agent once and keeps its environments, as a local
-worker process does (`runner._init_worker`, `runner._run_job`), so an episode's record is the
+Each Ray worker is an actor holding a `benchmark.episode.Worker` (the agent loaded once, its
+environments kept), as a local worker process does, so an episode's record is the
 same wherever it runs (episodes are deterministic and independent of each other); only its
 wall time differs. Without an address a Ray instance is started on this machine and stopped
-after the run. On a cluster, every node needs crossmimic installed, the agent importable by
-the same `--agent` spec, and the datasets built there (`benchmark datasets build`; a run
-builds missing ones on the driver's machine only).
+after the run. On a cluster, every node needs crossmimic installed (its reference clips ship
+with it) and the agent importable by the same `--agent` spec.
 """
 
 from __future__ import annotations
@@ -15,21 +14,11 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from benchmark.episode import Worker
+
 
 class RayUnavailableError(RuntimeError):
     pass
-
-
-class _EpisodeWorker:
-    def __init__(self, agent_spec: str) -> None:
-        from benchmark.runner import _init_worker
-
-        _init_worker(agent_spec)
-
-    def run(self, job: Any) -> dict[str, Any]:
-        from benchmark.runner import _run_job
-
-        return _run_job(job)
 
 
 def execute(
@@ -51,7 +40,7 @@ def execute(
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
         count = workers or int(ray.cluster_resources().get("CPU", 1))
-        remote = ray.remote(num_cpus=1)(_EpisodeWorker)
+        remote = ray.remote(num_cpus=1)(Worker)
         pool = ActorPool([remote.remote(agent_spec) for _ in range(max(1, min(count, len(jobs))))])
         yield from pool.map_unordered(lambda actor, job: actor.run.remote(job), jobs)
     finally:

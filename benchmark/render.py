@@ -22,6 +22,7 @@ import numpy as np
 
 import morphologies
 from benchmark import protocol
+from retargeting.files import atomic_path
 
 GHOST_RGBA = (0.1, 0.85, 0.2, 0.85)
 REST_RGBA = np.array([0.2, 0.3, 0.9, 1.0])
@@ -232,23 +233,23 @@ def agent_frames(
 ) -> Iterator[tuple[np.ndarray, float]]:
     """Frames of one evaluation episode (frame 0 on, as the protocol) and each one's render
     time; the reference agent replays the clip."""
-    from benchmark.runner import open_episode
+    from benchmark.agents import load_agent
+    from benchmark.episode import Job, evaluation_env, play
 
-    agent, env, observation = open_episode(agent_spec, task_id, clip)
+    agent = load_agent(agent_spec)
+    env = evaluation_env(agent, task_id, "all")
     renderer = FrameRenderer(env.body, env.model, settings)
     pairs = bones(env.tracked)
     limit = len(env.clip.qpos) if frames is None else frames
-    mpjpe, ended = 0.0, False
     try:
-        for index in range(limit):
+        for index, step in enumerate(play(agent, env, Job(env.task.id, 0, clip, "all"))):
+            mpjpe = step.info.get("mpjpe", 0.0)
             text = [f"{task_id} {clip}", f"frame {env.frame}", f"MPJPE {1000 * mpjpe:6.1f} mm"]
             started = time.perf_counter()
             pixels = renderer.frame(env.data, env.clip.keypoints[env.frame], pairs, text)
             yield pixels, time.perf_counter() - started
-            if ended or index == limit - 1:
+            if index == limit - 1:
                 return
-            observation, _, terminated, truncated, info = env.step(agent.act(observation))
-            mpjpe, ended = info["mpjpe"], terminated or truncated
     finally:
         renderer.close()
 
@@ -314,7 +315,6 @@ def write_video(
         imageio.imwrite(path, last)
         return RenderReport(path, count, last.shape[1], last.shape[0], seconds)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial" + path.suffix)
     options = {"fps": fps}
     if path.suffix.lower() == ".mp4":
         options.update(codec="libx264", macro_block_size=8, quality=7)
@@ -324,9 +324,8 @@ def write_video(
     frames = iter(frames)
     first = next(frames)  # bad input (an unknown clip, an agent) fails before a file is made
     count, seconds, shape = 0, 0.0, first[0].shape
-    with imageio.get_writer(partial, **options) as writer:
+    with atomic_path(path) as partial, imageio.get_writer(partial, **options) as writer:
         for pixels, elapsed in itertools.chain([first], frames):
             writer.append_data(pixels)
             count, seconds = count + 1, seconds + elapsed
-    os.replace(partial, path)
     return RenderReport(path, count, shape[1], shape[0], seconds)

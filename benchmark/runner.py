@@ -13,16 +13,13 @@ episode as failed with the reason; the run goes on.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import multiprocessing
 import os
 import platform
 import shutil
 import signal
-import threading
 import time
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -38,8 +35,10 @@ from benchmark.agents import (
     is_controller,
     load_agent,
 )
-from benchmark.metrics import SCALARS, across_seeds, episode_metrics, task_summary
+from benchmark.episode import Job, Worker
+from benchmark.metrics import SCALARS, across_seeds, task_summary
 from benchmark.tasks import TASKS, Task, get_task, suite_hash
+from retargeting.files import write_json
 
 EPISODES_FILE = "episodes.jsonl"
 RESULTS_FILE = "results.json"
@@ -69,18 +68,6 @@ class ResumeMismatchError(ResultsExistError):
     """A folder whose earlier run differs from the one asked to resume in it."""
 
 
-@dataclass(frozen=True)
-class Job:
-    task: str
-    seed: int
-    clip: str
-    split: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.task}|{self.seed}|{self.clip}"
-
-
 def plan(tasks: list[Task], split: str, seeds: list[int]) -> list[Job]:
     return [
         Job(task.id, seed, clip, split)
@@ -90,150 +77,21 @@ def plan(tasks: list[Task], split: str, seeds: list[int]) -> list[Job]:
     ]
 
 
-# -- one episode ---------------------------------------------------------------------------
-_worker_state: dict[str, Any] = {}
+# -- the local executors: this process, or a pool of processes -----------------------------
+_pool_worker: list[Worker] = []  # a pool process's own Worker, made by `pool_worker_init`
 
 
-def _init_worker(
-    agent_spec: str, in_pool: bool = False, agent: Any = None, parent: int | None = None
-) -> None:
-    if in_pool:
-        from benchmark.processes import die_with_parent
+def pool_worker_init(agent_spec: str, parent: int | None = None) -> None:
+    """Start a pool process: it dies with `parent` and leaves Ctrl-C to the parent."""
+    from benchmark.processes import die_with_parent
 
-        die_with_parent(parent)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_state.clear()
-    _worker_state["agent"] = agent if agent is not None else load_agent(agent_spec)
-    _worker_state["envs"] = {}
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _pool_worker[:] = [Worker(agent_spec)]
 
 
-def _run_job(job: Job) -> dict[str, Any]:
-    from benchmark.env import ImitationEnv
-
-    agent = _worker_state["agent"]
-    envs = _worker_state["envs"]
-    if (job.task, job.split) not in envs:
-        envs[(job.task, job.split)] = ImitationEnv(
-            job.task,
-            split=job.split,
-            evaluation=True,
-            action_interface=action_interface(agent),
-        )
-    env = envs[(job.task, job.split)]
-    env.replay_reference = not is_controller(agent)
-    return run_episode(agent, env, job)
-
-
-def task_info(env: Any, job: Job) -> dict[str, Any]:
-    """What an agent's `reset` is told before an episode."""
-    return {
-        "task": job.task,
-        "clip": job.clip,
-        "seed": job.seed,
-        "action_size": env.action_space.shape[0],
-        "observation_size": env.observation_space.shape[0],
-    }
-
-
-def open_episode(agent_spec: str, task_id: str, clip: str, seed: int = 0):
-    """(agent, env, first observation) of one evaluation episode, for rendering and plots;
-    unlike `run_episode`, the agent's faults are raised, not recorded."""
-    from benchmark.env import ImitationEnv
-
-    agent = load_agent(agent_spec)
-    env = ImitationEnv(
-        task_id, split="all", evaluation=True, action_interface=action_interface(agent)
-    )
-    env.replay_reference = not is_controller(agent)
-    observation, _ = env.reset(seed=seed, options={"clip": clip})
-    if hasattr(agent, "reset"):
-        agent.reset(task_info(env, Job(env.task.id, seed, clip, "all")))
-    return agent, env, observation
-
-
-class AgentTimeout(Exception):
-    """An agent's call or episode ran past its time limit."""
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float, what: str):
-    """Raise AgentTimeout in this thread after `seconds` (SIGALRM; where that cannot be had,
-    outside the main thread or off Unix, no limit)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "setitimer"
-    ):
-        yield
-        return
-
-    def expire(signum, frame):
-        raise AgentTimeout(f"{what} took longer than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def run_episode(
-    agent: Any,
-    env: Any,
-    job: Job,
-    *,
-    step_limit_s: float = protocol.AGENT_STEP_LIMIT_S,
-    episode_limit_s: float = protocol.AGENT_EPISODE_LIMIT_S,
-) -> dict[str, Any]:
-    """One evaluation episode from frame 0; never raises for the agent's or physics' faults.
-    An agent's reset or act call longer than `step_limit_s`, or an episode longer than
-    `episode_limit_s`, fails the episode."""
-    started = time.perf_counter()
-    observation, info = env.reset(seed=job.seed, options={"clip": job.clip})
-    clip_steps = len(env.clip.qpos) - 1
-    infos, terminated, failure = [], False, None
-    try:
-        if hasattr(agent, "reset"):
-            with _time_limit(step_limit_s, "reset"):
-                agent.reset(task_info(env, job))
-        while True:
-            try:
-                with _time_limit(step_limit_s, "act"):
-                    action = agent.act(observation)
-            except (Exception, SystemExit) as error:  # the agent's code: a fault, or an exit,
-                # ends the episode, never the run
-                failure = f"agent raised {type(error).__name__}: {error}"
-                break
-            if time.perf_counter() - started > episode_limit_s:
-                failure = f"agent's episode took longer than {episode_limit_s:g} s"
-                break
-            try:
-                observation, _, terminated, truncated, info = env.step(action)
-            except ValueError as error:
-                failure = f"invalid action: {error}"
-                break
-            infos.append(info)
-            if info.get("failure"):
-                failure = info["failure"]
-            if terminated or truncated:
-                break
-    except (Exception, SystemExit) as error:  # agent.reset, or anything outside the loop
-        failure = failure or f"agent raised {type(error).__name__}: {error}"
-    metrics = episode_metrics(
-        job.clip,
-        infos,
-        clip_steps,
-        terminated=terminated,
-        scale=env.scale,
-        leg_length=env.body.measures.leg_length,
-        failure=failure,
-    )
-    record = {"key": job.key, "task": job.task, "seed": job.seed, **metrics.as_dict()}
-    # the tracked keypoint farthest off when the termination rule ended the episode
-    last = infos[-1]["ended_by"] if terminated and infos else -1
-    record["ended_by"] = env.tracked[last] if last >= 0 else None
-    record["wall_s"] = round(time.perf_counter() - started, 4)
-    return record
+def _pool_run(job: Job) -> dict[str, Any]:
+    return _pool_worker[0].run(job)
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -299,7 +157,7 @@ def run(
     records = dict(done)
     complete = False
     # the header first, so that a run killed before its end can be resumed and checked
-    _write_json(out / RESULTS_FILE, _results(header, tasks, split, seeds, records, started, False))
+    write_json(out / RESULTS_FILE, _results(header, tasks, split, seeds, records, started, False))
     try:
         with episodes_path.open("a") as stream:
             if executor == "ray":
@@ -317,7 +175,7 @@ def run(
         complete = True
     finally:
         results = _results(header, tasks, split, seeds, records, started, complete)
-        _write_json(out / RESULTS_FILE, results)
+        write_json(out / RESULTS_FILE, results)
     return results
 
 
@@ -325,17 +183,17 @@ def _execute(agent_spec: str, agent: Any, jobs: list[Job], workers: int, progres
     bar = tqdm(total=len(jobs), unit="episode", disable=not progress)
     try:
         if workers <= 1:
-            _init_worker(agent_spec, agent=agent)  # the agent loaded above, not a second copy
+            worker = Worker(agent_spec, agent)  # the agent loaded above, not a second copy
             for job in jobs:
                 bar.set_postfix_str(f"{job.task} {job.clip}")
-                yield _run_job(job)
+                yield worker.run(job)
                 bar.update()
             return
         # multiprocessing.Pool: on Ctrl-C (or any error) leaving the block terminates the
         # workers at once; they ignore SIGINT so that only this process handles it.
-        initargs = (agent_spec, True, None, os.getpid())
-        with multiprocessing.Pool(workers, _init_worker, initargs) as pool:
-            for record in pool.imap_unordered(_run_job, jobs):
+        initargs = (agent_spec, os.getpid())
+        with multiprocessing.Pool(workers, pool_worker_init, initargs) as pool:
+            for record in pool.imap_unordered(_pool_run, jobs):
                 bar.update()
                 yield record
     finally:
@@ -472,12 +330,6 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "gpu": "nvidia" if shutil.which("nvidia-smi") else None,
     }
-
-
-def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(json.dumps(data, indent=1, allow_nan=True))
-    os.replace(temporary, path)
 
 
 def summary_rows(results: dict) -> list[list]:

@@ -16,9 +16,8 @@ import numpy as np
 import morphologies
 from benchmark.protocol import PROTOCOL_VERSION
 from retargeting.datasets import open_dataset
-from retargeting.retarget import Clip
-from retargeting.sources.ostrich import TEST as OSTRICH_TEST
-from retargeting.sources.ostrich import TRAIN as OSTRICH_TRAIN
+from retargeting.datasets.clip import Clip
+from retargeting.datasets.splits import OSTRICH_TEST, OSTRICH_TRAIN
 
 _WALK = {
     "train": ("walk_0.8", "walk_1.3", "walk_1.8", "walk_1.3_startstop"),
@@ -58,6 +57,11 @@ class Task:
     def env_id(self) -> str:
         return f"crossmimic/{self.id}-v1"
 
+    @property
+    def body(self) -> morphologies.Morphology:
+        """The task's body (built once per process)."""
+        return morphologies.get(self.morphology)
+
     def clip_names(self, split: str) -> tuple[str, ...]:
         if split == "train":
             return self.train
@@ -76,7 +80,7 @@ class Task:
     def load_clips(self, split: str) -> list[Clip]:
         """The accepted reference clips of a split, in the task's order."""
         names = self.clip_names(split)
-        with open_dataset(self.dataset(), morphologies.get(self.morphology)) as data:
+        with open_dataset(self.dataset(), self.body) as data:
             missing = [n for n in names if n not in data.names]
             if missing:
                 raise LookupError(f"task {self.id}: clips {missing} are not in {data.path}")
@@ -122,7 +126,7 @@ def suite_hash(tasks: list[Task]) -> str:
     float32 values, so the same on every install of a version)."""
     digest = hashlib.sha256(PROTOCOL_VERSION.encode())
     for task in sorted(tasks, key=lambda t: t.id):
-        body = morphologies.get(task.morphology)
+        body = task.body
         digest.update(f"{task.id}|{body.model_hash}|{task.train}|{task.test}".encode())
         for clip in task.load_clips("all"):
             for array in (clip.qpos, clip.qvel, clip.keypoints):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from baselines.ppo import ActorCritic, TrainConfig, update
+from baselines.config import TrainConfig
+from baselines.networks import ActorCritic
+from baselines.ppo import update
 
 pytestmark = pytest.mark.speed
 OBSERVATION, ACTION = 824, 80

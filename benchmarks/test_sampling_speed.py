@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import torch
 
-from baselines.ppo import ActorCritic, TrainConfig
+from baselines.config import TrainConfig
+from baselines.networks import ActorCritic
 from benchmark.vector import SharedMemoryVectorEnv
 
 pytestmark = pytest.mark.speed

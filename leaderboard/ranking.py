@@ -130,14 +130,13 @@ def clip_error_mm(episode: dict[str, Any], scale: float) -> float:
 
 def normalised_score(episodes: list[dict[str, Any]], task: str) -> float | None:
     """100 (1 - E / E_zero) with E the mean clip error over the episodes (module docstring)."""
-    import morphologies
     from benchmark.protocol import size_scale
     from benchmark.tasks import get_task
 
     reference = references()["tasks"].get(task)
     if reference is None or reference["definition"] != task_definition(task):
         return None
-    scale = size_scale(morphologies.get(get_task(task).morphology))
+    scale = size_scale(get_task(task).body)
     error = float(np.mean([clip_error_mm(e, scale) for e in episodes]))
     return 100.0 * (1.0 - error / reference["zero_clip_error_mm"])
 
@@ -151,7 +150,6 @@ def task_definition(task: str) -> str:
     """SHA-256 of what defines a task's references: protocol, body model, suite, clips."""
     import hashlib
 
-    import morphologies
     from benchmark.tasks import get_task
 
     spec = get_task(task)
@@ -159,7 +157,7 @@ def task_definition(task: str) -> str:
         [
             spec.protocol,
             spec.id,
-            morphologies.get(spec.morphology).model_hash,
+            spec.body.model_hash,
             spec.suite,
             ",".join(spec.train),
             ",".join(spec.test),

@@ -21,7 +21,6 @@ REFERENCES = Path(__file__).parent / "references.json"
 
 def zero_reference(task: str) -> dict[str, Any]:
     """The zero agent's mean clip error (mm) on a task's test clips, and the task's hash."""
-    import morphologies
     from benchmark.protocol import PROTOCOL_VERSION, size_scale
     from benchmark.runner import run
     from benchmark.tasks import get_task, suite_hash
@@ -29,7 +28,7 @@ def zero_reference(task: str) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as folder:
         results = run("zero", [task], out=Path(folder), progress=False)
-    scale = size_scale(morphologies.get(get_task(task).morphology))
+    scale = size_scale(get_task(task).body)
     errors = [clip_error_mm(e, scale) for e in results["episodes"]]
     return {
         "protocol": PROTOCOL_VERSION,

@@ -306,9 +306,8 @@ def _episodes(results: dict[str, Any]) -> list[str]:
     expected = {job.key: job for job in plan(tasks, "test", results["seeds"])}
     seen: dict[str, int] = {}
     lengths = {t.id: {c.name: len(c.qpos) - 1 for c in t.load_clips("test")} for t in tasks}
-    import morphologies
 
-    muscles = {t.id: morphologies.get(t.morphology).model().nu for t in tasks}
+    muscles = {t.id: t.body.model().nu for t in tasks}
     for index, episode in enumerate(results["episodes"]):
         where = f"{RESULTS_FILE}: field 'episodes[{index}]'"
         key = f"{episode['task']}|{episode['seed']}|{episode['clip']}"

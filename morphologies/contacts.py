@@ -9,7 +9,7 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from morphologies.record import Morphology
+from morphologies.morphology import Morphology
 
 SIDES = ("r", "l")
 

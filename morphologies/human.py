@@ -26,8 +26,9 @@ from myo_sim.build.compose import LEG_CONTACTS_XML, build_spec, find_body
 from myo_sim.build.keyframes import add_posture_keyframes
 from myo_sim.build.utils import add_contact_pairs
 
+from morphologies.keypoints import FrameConvention, Keypoint
+from morphologies.morphology import Morphology, SimSettings
 from morphologies.mujoco_warnings import quiet_build
-from morphologies.record import FrameConvention, Keypoint, Morphology, SimSettings
 
 KINESIS_SIM = SimSettings(timestep=1.0 / 150.0, substeps=5)
 MYOLEG_FRAME = FrameConvention(forward="-y", up="+z")

@@ -31,8 +31,9 @@ else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
 from morphologies.contacts import SIDES
+from morphologies.keypoints import FrameConvention, Keypoint
+from morphologies.morphology import Morphology, SimSettings
 from morphologies.mujoco_warnings import quiet_build
-from morphologies.record import FrameConvention, Keypoint, Morphology, SimSettings
 
 LEG_SEGMENTS = ("femur", "tibiotarsus", "tarsometatarsus")
 LEG_JOINTS = ("hip_x", "hip_y", "hip_z", "knee_y", "knee_z", "ankle_y", "mtp_y")

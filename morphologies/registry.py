@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from morphologies.human import HUMAN_MORPHOLOGIES
+from morphologies.morphology import Morphology
 from morphologies.ostrich import OSTRICH
-from morphologies.record import Morphology
 
 
 class UnknownMorphologyError(LookupError):

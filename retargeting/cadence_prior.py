@@ -11,7 +11,7 @@ human run's ostrich strides about 30 % longer than a real ostrich's (`benchmark
 gait-compare`, the "Froude only" row).
 
 The prior keeps Alexander's exponent and fits the ostrich's coefficient on the real training
-clips (`sources.ostrich.TRAIN`; the held-out `TEST` clips never enter it). The cadence factor
+clips (`datasets.splits.OSTRICH_TRAIN`; the held-out test clips never enter it). The cadence factor
 is the ratio of the two coefficients; the human -> ostrich retargeter divides the motion's
 times and excursions by it, which keeps every speed, and so the Froude number, and makes the
 strides that much shorter and quicker.
@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retargeting.datasets.splits import OSTRICH_TRAIN
 from retargeting.foot_contacts import SIDES, keypoint_contacts, strides
-from retargeting.sources.ostrich import TRAIN, load_ostrich
+from retargeting.sources.ostrich import load_ostrich
 
 GRAVITY = 9.81
 ALEXANDER_COEFFICIENT = 2.3  # stride / h at Froude number 1, bipeds and quadrupeds
@@ -56,7 +57,7 @@ def cadence_prior(hip_height: float) -> CadencePrior:
     Froude numbers; the mean over training clips of each clip's mean coefficient, so the
     25 s looped clip does not outvote the single passes."""
     per_clip, count = [], 0
-    for name in TRAIN:
+    for name in OSTRICH_TRAIN:
         motion = load_ostrich(name)
         feet = {side: (f"{side}_toe", f"{side}_mtp") for side in SIDES}
         contacts = keypoint_contacts(motion, feet, hip_height)
@@ -66,4 +67,4 @@ def cadence_prior(hip_height: float) -> CadencePrior:
                 np.mean([stride_coefficient(s.length, s.seconds, hip_height) for s in found])
             )
             count += len(found)
-    return CadencePrior(coefficient=float(np.mean(per_clip)), clips=TRAIN, strides=count)
+    return CadencePrior(coefficient=float(np.mean(per_clip)), clips=OSTRICH_TRAIN, strides=count)

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from morphologies import Morphology
+from retargeting.datasets.clip import Clip
 from retargeting.foot_contacts import SIDES, keypoint_contacts, strides
 from retargeting.motion import Motion
-from retargeting.retarget import Clip
 
 GRAVITY = 9.81
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from retargeting.datasets.splits import OSTRICH_TRAIN
 from retargeting.foot_contacts import SIDES, keypoint_contacts
 from retargeting.scaling import pelvis_frames
-from retargeting.sources.ostrich import SLOW, TRAIN, load_ostrich
+from retargeting.sources.ostrich import SLOW, load_ostrich
 
 JOINTS = ("knee", "ankle", "mtp")  # what the prior predicts, from the hip
 NEIGHBOURS = 8
@@ -61,7 +62,7 @@ class PosturePrior:
 def posture_prior() -> PosturePrior:
     """The prior fitted on the real clips (once per process, in ms)."""
     features, joints, stance = [], [], []
-    for name in (*TRAIN, *SLOW):
+    for name in (*OSTRICH_TRAIN, *SLOW):
         motion = load_ostrich(name)
         frames = pelvis_frames(motion.keypoint("r_hip"), motion.keypoint("l_hip"))
         middle = (motion.keypoint("r_hip") + motion.keypoint("l_hip")) / 2

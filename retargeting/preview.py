@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from morphologies import Morphology
+from retargeting.datasets.clip import Clip
 from retargeting.motion import Motion
-from retargeting.retarget import Clip, reference_targets
+from retargeting.retarget import reference_targets
 
 # Bones drawn between canonical keypoints, where both ends exist.
 BONES = (

@@ -8,16 +8,15 @@ The targets depend on whose motion it is and whose body receives it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import mujoco
 import numpy as np
 
 from morphologies import Morphology
 from retargeting.cross_species import GUIDE_WEIGHT, human_to_ostrich
+from retargeting.datasets.clip import Clip
 from retargeting.ik import IkSettings, solve_motion
-from retargeting.motion import Motion, MotionMeta
-from retargeting.quality import Gates, Quality, measure
+from retargeting.motion import Motion
+from retargeting.quality import Gates, measure
 from retargeting.scaling import scale_motion
 from retargeting.sources.ostrich import ground
 
@@ -26,23 +25,6 @@ PROTOCOL_FPS = 30.0
 # the clips retargeting makes, so that datasets built before it count as out of date (2: the
 # ostrich methods and the cadence prior).
 RETARGET_VERSION = 2
-
-
-@dataclass(frozen=True)
-class Clip:
-    """A reference clip of one morphology: what tasks replay and metrics compare against."""
-
-    name: str
-    morphology: str
-    fps: float
-    qpos: np.ndarray  # (T, nq)
-    qvel: np.ndarray  # (T, nv), finite differences on the configuration manifold
-    keypoint_names: tuple[str, ...]
-    keypoints: np.ndarray  # (T, K, 3) the body's keypoints, model world frame
-    foot_contacts: np.ndarray  # (T, 2) bool, right and left foot touching the floor
-    quality: Quality
-    rejected: tuple[str, ...] = ()  # gate failures; empty when the clip is accepted
-    meta: MotionMeta = field(default_factory=lambda: MotionMeta(source="unknown"))
 
 
 def ik_keypoints(morphology: Morphology) -> tuple[str, ...]:

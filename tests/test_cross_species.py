@@ -11,10 +11,11 @@ import pytest
 import morphologies
 from retargeting.cadence_prior import cadence_prior
 from retargeting.cross_species import foot_points, source_leg_length
+from retargeting.datasets.splits import OSTRICH_TEST as TEST
 from retargeting.foot_contacts import keypoint_contacts, strides
 from retargeting.motion import MotionFormatError
 from retargeting.retarget import reference_targets, retarget
-from retargeting.sources.ostrich import CLIPS, TEST, load_ostrich
+from retargeting.sources.ostrich import CLIPS, load_ostrich
 from retargeting.sources.procedural import GaitSpec, generate
 
 

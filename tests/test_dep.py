@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from baselines.dep import DEP, PRESETS, DEPParams, MuscleSensor
+from morphologies import MuscleReadings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dep_reference.npz"
 
@@ -105,20 +106,19 @@ def test_muscle_sensor_sound_and_original():
     # observation: 3 other values, then the muscle block (length, velocity, force, act)
     block = np.array([[0.25, 0.75], [9.0, 9.0], [-0.5, -1.0], [0.1, 0.2]])
     observation = np.concatenate([[7.0, 7.0, 7.0], block.ravel()])[None]
-    window = slice(3, 3 + 4 * muscles)
-    sound = MuscleSensor(window, muscles, force_scale=0.1)
+    low, span, peak = np.array([0.1, 0.2]), np.array([0.2, 0.4]), np.array([100.0, 200.0])
+
+    def readings(observations, normalised):  # as an environment's `muscle_readings`
+        block = observations[:, 3:].reshape(len(observations), 4, muscles)
+        length, velocity, force, activation = block.astype(np.float64).transpose(1, 0, 2)
+        if not normalised:
+            length, velocity, force = low + length * span, velocity * span, force * peak
+        return MuscleReadings(length, velocity, force, activation)
+
+    sound = MuscleSensor(readings, force_scale=0.1)
     np.testing.assert_allclose(sound(observation), [[2 * 0.25 - 1 - 0.05, 2 * 0.75 - 1 - 0.1]])
 
-    low, span, peak = np.array([0.1, 0.2]), np.array([0.2, 0.4]), np.array([100.0, 200.0])
-    original = MuscleSensor(
-        window,
-        muscles,
-        force_scale=0.1,
-        original=True,
-        length_low=low,
-        length_span=span,
-        peak_force=peak,
-    )
+    original = MuscleSensor(readings, force_scale=0.1, original=True)
     first = original(observation)
     np.testing.assert_allclose(first, [[-1.0, -1.0]])  # every entry is -1 on the first sample
     block2 = block.copy()

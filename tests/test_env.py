@@ -18,8 +18,7 @@ def test_every_task_passes_the_gymnasium_checker(task):
     assert env.observation_space.shape == (env.unwrapped.observation_size,)
 
 
-def _episode(env, clip, action=None, replay=False):
-    env.replay_reference = replay
+def _episode(env, clip, action=None):
     observation, info = env.reset(options={"clip": clip})
     infos = []
     while True:
@@ -32,9 +31,9 @@ def _episode(env, clip, action=None, replay=False):
 
 @pytest.mark.parametrize("task", ["legs80-walk", "ostrich-walk", "ostrich-run", "ostrich-run-real"])
 def test_replaying_the_reference_reads_zero_error(task):
-    env = gymnasium.make(f"crossmimic/{task}-v1", evaluation=True).unwrapped
+    env = gymnasium.make(f"crossmimic/{task}-v1", evaluation=True, replay_reference=True).unwrapped
     for clip in env.clips:
-        infos, terminated, truncated = _episode(env, clip.name, replay=True)
+        infos, terminated, truncated = _episode(env, clip.name)
         assert truncated and not terminated
         assert len(infos) == len(clip.qpos) - 1
         # the shipped clips are float32: keypoints within microns of the body's own

@@ -82,6 +82,28 @@ def test_observation_matches_its_definition(task, frames_ahead):
     assert touched > 0  # the feet touched the floor on some of these steps
 
 
+def test_muscle_readings_decode_the_observation_as_the_body_reads_mujoco():
+    env = ImitationEnv("legs80-walk", split="all", evaluation=True)
+    rng = np.random.default_rng(5)
+    env.reset()
+    observations = []
+    for _ in range(3):
+        observation, *_ = env.step(rng.uniform(-1.0, 1.0, env.action_space.shape))
+        observations.append(observation)
+    decoded = env.muscle_readings(np.array(observations))
+    direct = env.body.muscle_readings(env.data)  # the state after the last step
+    for name in ("length", "velocity", "force", "activation"):
+        column = getattr(decoded, name)
+        assert column.shape == (3, env.model.nu)
+        # float32 observation: relative precision 6e-8 of each normalised value
+        np.testing.assert_allclose(column[-1], getattr(direct, name), rtol=1e-5, atol=1e-5)
+    normalised = env.muscle_readings(observations[-1], normalised=True)
+    low, high = env.model.actuator_lengthrange.T
+    np.testing.assert_allclose(
+        normalised.length[0], (direct.length - low) / np.maximum(high - low, 1e-6), atol=1e-5
+    )
+
+
 def test_tracking_errors_match_their_definition():
     env = ImitationEnv("legs86-walk", split="all", evaluation=True)
     rng = np.random.default_rng(4)

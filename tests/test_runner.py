@@ -11,13 +11,12 @@ import pytest
 
 from benchmark.agents import AgentLoadError, load_agent
 from benchmark.cli import main
+from benchmark.episode import Job, run_episode
 from benchmark.runner import (
     EPISODES_FILE,
     RESULTS_FILE,
-    Job,
     ResumeMismatchError,
     run,
-    run_episode,
 )
 from benchmark.tasks import TASKS
 

@@ -11,18 +11,11 @@ import onnxruntime
 import pytest
 import torch
 
+from baselines.config import TrainConfig
 from baselines.dep import PRESETS
-from baselines.ppo import (
-    CURVE_COLUMNS,
-    CheckpointError,
-    Switching,
-    TerminationCurriculum,
-    TrainConfig,
-    _dep_mask,
-    load_checkpoint,
-    load_policy,
-    train,
-)
+from baselines.dep_ppo import Switching, dep_mask
+from baselines.ppo import TerminationCurriculum, train
+from baselines.run_files import CURVE_COLUMNS, CheckpointError, load_checkpoint, load_policy
 from benchmark.agents import OnnxAgent
 from benchmark.cli import main
 
@@ -133,21 +126,21 @@ def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     config = TrainConfig(algo="dep-ppo", envs=4, dep_warmup=100)
     switching = Switching(4)
     rng = np.random.default_rng(0)
-    acting, stepped = _dep_mask(switching, config, params, 0, rng)
+    acting, stepped = dep_mask(switching, config, params, 0, rng)
     assert acting.all() and stepped.all()  # warm-up: DEP everywhere
 
     always = TrainConfig(algo="dep-ppo", envs=4, dep_warmup=0)
     eager = type(params)(**{**params.__dict__, "intervention_proba": 1.0})
     switching = Switching(4)
     switching.episodes[:] = [1, 2, 3, 4]  # the third episode of env 2 is greedy
-    runs = np.array([_dep_mask(switching, always, eager, 10, rng)[0] for _ in range(12)])
+    runs = np.array([dep_mask(switching, always, eager, 10, rng)[0] for _ in range(12)])
     assert not runs[:, 2].any()
     # with certain triggering, DEP acts in blocks of intervention_length, then re-triggers
     assert runs[:, 0].all()
 
     rare = type(params)(**{**params.__dict__, "intervention_proba": 0.05})
     switching = Switching(4)
-    runs = np.array([_dep_mask(switching, always, rare, 10, rng)[0] for _ in range(4000)])
+    runs = np.array([dep_mask(switching, always, rare, 10, rng)[0] for _ in range(4000)])
     for column in runs[:, [0, 1, 3]].T:  # every intervention lasts intervention_length steps
         edges = np.flatnonzero(np.diff(np.concatenate([[0], column.astype(int), [0]])))
         lengths = edges[1::2] - edges[::2]
@@ -156,7 +149,7 @@ def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     original = TrainConfig(algo="dep-ppo", envs=4, dep_warmup=0, dep_original=True)
     switching = Switching(4)
     switching.episodes_done = 1
-    runs = np.array([_dep_mask(switching, original, eager, 10, rng)[0] for _ in range(20)])
+    runs = np.array([dep_mask(switching, original, eager, 10, rng)[0] for _ in range(20)])
     assert (runs == runs[:, :1]).all()  # the reference switches the whole batch at once
     assert not runs[0].any()  # since_switch starts at 500: the policy acts first
 

@@ -7,12 +7,14 @@
 The schema is in docs/dataset_format.md and in `retargeting.datasets.schema`.
 """
 
+from retargeting.datasets.clip import Clip
 from retargeting.datasets.export import export_npz
 from retargeting.datasets.read import Dataset, open_dataset
 from retargeting.datasets.schema import SCHEMA_VERSION, DatasetFormatError, ModelHashMismatch
 from retargeting.datasets.write import DatasetWriter, write_dataset
 
 __all__ = [
+    "Clip",
     "SCHEMA_VERSION",
     "Dataset",
     "DatasetFormatError",

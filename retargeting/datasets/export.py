@@ -7,14 +7,13 @@ names the model's joints in qpos order, so a reader can check the layout.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from morphologies import Morphology
-from retargeting.retarget import Clip
+from retargeting.datasets.clip import Clip
+from retargeting.files import atomic_path
 
 
 def export_npz(clip: Clip, morphology: Morphology, path: str | Path) -> Path:
@@ -28,13 +27,6 @@ def export_npz(clip: Clip, morphology: Morphology, path: str | Path) -> Path:
         "site_xpos": clip.keypoints,
         "joint_names": np.array([model.joint(j).name for j in range(model.njnt)]),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.partial")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as partial, open(partial, "wb") as stream:
+        np.savez(stream, **arrays)
     return path

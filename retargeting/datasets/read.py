@@ -18,6 +18,7 @@ import numpy as np
 
 import morphologies
 from morphologies import Morphology
+from retargeting.datasets.clip import Clip
 from retargeting.datasets.schema import (
     CLIP_ARRAYS,
     CLIP_ATTRIBUTES,
@@ -28,7 +29,6 @@ from retargeting.datasets.schema import (
 )
 from retargeting.motion import MotionMeta
 from retargeting.quality import Quality
-from retargeting.retarget import Clip
 
 # Errors h5py and the decoders raise on damaged content; each becomes a DatasetFormatError.
 _DAMAGE = (OSError, KeyError, TypeError, ValueError, AttributeError, RuntimeError)
@@ -91,12 +91,9 @@ class Dataset:
                 raise self._fail("morphology", f"{name!r} is not an installed morphology") from None
         elif morphology.name != name:
             raise self._fail("morphology", f"file is for {name!r}, not {morphology.name!r}")
-        stored = self._text(attrs["model_hash"], "model_hash")
-        if stored != morphology.model_hash:
-            message = (
-                f"file was made for model {stored[:12]}, the installed {name} is "
-                f"{morphology.model_hash[:12]}; its clips may not replay on this model"
-            )
+        mismatch = morphology.model_mismatch(self._text(attrs["model_hash"], "model_hash"))
+        if mismatch:
+            message = f"the file was {mismatch}; its clips may not replay on this model"
             if not allow_mismatch:
                 raise ModelHashMismatch(
                     self.path, "model_hash", message + " (allow_model_mismatch=True to load anyway)"

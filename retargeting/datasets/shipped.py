@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from retargeting.datasets.read import open_dataset
 from retargeting.datasets.schema import DatasetFormatError
 from retargeting.datasets.suites import BUILT_IN, BuiltInSuite
 from retargeting.datasets.write import DatasetWriter
+from retargeting.files import write_text
 from retargeting.retarget import RETARGET_VERSION
 
 SHIPPED = Path(__file__).parent / "shipped"
@@ -117,11 +117,7 @@ def _write_manifest(root: Path, entries: dict[str, dict]) -> None:
     manifest["files"].update(entries)
     manifest["about"] = "built-in suites; written by `benchmark datasets ship`, never by hand"
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=root, suffix=".json.partial")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.chmod(temporary, 0o644)  # mkstemp makes it private; package data is read by all
-    os.replace(temporary, path)
+    write_text(path, text, mode=0o644)  # package data is read by all
 
 
 def compact_copy(source: Path, target: Path) -> float:

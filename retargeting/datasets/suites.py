@@ -148,3 +148,38 @@ def kit_inputs(amass_root: Path, split: str) -> tuple[list[MotionInput], list[Pa
         else:
             missing.append(path)
     return found, missing
+
+
+class SuiteInputError(ValueError):
+    """A suite that cannot be built from what was given (no AMASS folder, missing files)."""
+
+
+def build_plan(
+    suite: str,
+    bodies: list[Morphology],
+    cache: Path,
+    *,
+    amass_root: Path | None = None,
+    allow_missing: bool = False,
+) -> list[tuple[list[MotionInput], Morphology, Path]]:
+    """What `benchmark datasets build` builds: (inputs, body, dataset file) per file. The
+    built-in suites: one file per body; amass-kit: one per body and KIT split, refused (with
+    what is missing) unless every file is under `amass_root` or `allow_missing`."""
+    built_in = BUILT_IN.get(suite)
+    if built_in is not None:
+        inputs = built_in.inputs()
+        return [(inputs, body, dataset_path(cache, suite, body.name)) for body in bodies]
+    if suite != "amass-kit":
+        raise SuiteInputError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
+    if amass_root is None:
+        raise SuiteInputError("--suite amass-kit needs --amass-root DIR")
+    plan = []
+    for split in ("train", "test"):
+        found, missing = kit_inputs(amass_root, split)
+        if missing and not allow_missing:
+            raise SuiteInputError(
+                f"{split}: {len(missing)} of {len(found) + len(missing)} KIT files missing "
+                f"under {amass_root}, e.g. {missing[0]}; --allow-missing builds without them"
+            )
+        plan += [(found, body, dataset_path(cache, suite, body.name, split)) for body in bodies]
+    return plan

@@ -17,8 +17,8 @@ import h5py
 import numpy as np
 
 from morphologies import Morphology
+from retargeting.datasets.clip import Clip
 from retargeting.datasets.schema import CLIP_ARRAYS, CLIP_ATTRIBUTES, SCHEMA_VERSION
-from retargeting.retarget import Clip
 
 
 def package_version() -> str:

@@ -22,11 +22,7 @@ RUNNING = ("0005", "0006", "0010", "0012", "0029", "0031", "0035", "0047", "0048
 SLOW = ("0001", "0026", "0068")  # standing, stepping and turning
 LOOPED = ("cyclic",)  # a 25 s looped running stride
 CLIPS = (*RUNNING, *SLOW, *LOOPED)
-# The running clips split once for every use: the `ostrich-run-real` task trains on TRAIN and
-# is scored on TEST, and the priors of the human -> ostrich retargeter are fitted without
-# TEST, so `benchmark gait-compare` checks them on clips they never saw.
-TRAIN = ("0005", "0006", "0010", "0012", "0029", "0031", "cyclic")
-TEST = ("0035", "0047", "0048", "0050")
+# their train/test split: retargeting.datasets.splits
 LICENCE = "MIT License, Copyright (c) 2021 Vittorio La Barbera and Fabio Pardo (OstrichRL)"
 # Height of the toe keypoint (centre of digit III's distal phalanx) when the toes rest on
 # the floor: that of the crossmimic ostrich standing (its digit pads reach 33 mm below the

@@ -1,0 +1,74 @@
+"""The settings of a training run (PPO or DEP-PPO), defined once: `benchmark train`'s options
+are made from these fields (`baselines.cli`), and every run records them in its
+`config.json` and checkpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    task: str = "legs80-walk"
+    algo: str = "ppo"  # "ppo" or "dep-ppo"
+    steps: int = 1_000_000  # environment steps in all
+    seed: int = 0
+    envs: int = 8  # parallel environments, one worker process each
+    rollout: int = 256  # steps per environment per iteration
+    epochs: int = 5
+    minibatches: int = 8
+    learning_rate: float = 3e-4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    value_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: tuple[int, ...] = (256, 256)
+    init_log_std: float = -0.5
+    eval_every: int = 100_000  # steps between evaluations on the test clips
+    # torch threads in the update, when the workers are idle; the rollout uses one, as its
+    # policy passes run between the workers' steps and extra threads would take their cores
+    threads: int = 2
+    workers: int | None = None  # processes stepping the environments; None: one per core
+    # DEP-PPO
+    dep_preset: str | None = None  # None: `ostrich` for the ostrich, else `myosuite_legs`
+    dep_warmup: int | None = None  # steps of DEP only; None: the preset's
+    switching: str = "stochastic"  # or "deterministic"
+    rl_length: int = 50  # policy steps between DEP blocks (deterministic switching)
+    dep_actions: str = "policy-logprob"  # or "exclude"
+    dep_original: bool = False
+    # the environment (benchmark.interfaces, benchmark.env): how actions reach the muscles,
+    # and how training episodes end (evaluation always ends them by protocol v1's rule)
+    action_interface: str = "excitation"
+    termination: str = "mean-error"  # or "any-keypoint" (Kinesis's training rule)
+    termination_distance: float | None = None  # metres x size scale; None: the rule's default
+    termination_curriculum: bool = False  # adapt the distance (`TerminationCurriculum`)
+
+    def __post_init__(self) -> None:
+        from benchmark.env import TERMINATION_RULES
+        from benchmark.interfaces import INTERFACES
+
+        self.hidden = tuple(self.hidden)
+        checks = {
+            "action_interface": (self.action_interface, tuple(INTERFACES)),
+            "termination": (self.termination, tuple(TERMINATION_RULES)),
+            "algo": (self.algo, ("ppo", "dep-ppo")),
+            "switching": (self.switching, ("stochastic", "deterministic")),
+            "dep_actions": (self.dep_actions, ("policy-logprob", "exclude")),
+        }
+        for name, (value, allowed) in checks.items():
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if self.envs * self.rollout % self.minibatches:
+            raise ValueError("envs x rollout must divide into the minibatches")
+        if self.dep_preset is None:
+            from benchmark.tasks import get_task
+
+            body = get_task(self.task).body
+            self.dep_preset = "ostrich" if body.species == "ostrich" else "myosuite_legs"
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,84 @@
+"""PPO's networks: a running observation normaliser, a diagonal Gaussian MLP policy with an MLP
+value function, and the deterministic policy that is evaluated, exported and shipped."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from baselines.config import TrainConfig
+
+
+class RunningNorm(nn.Module):
+    """Observation normaliser: running mean and variance over all observations seen."""
+
+    def __init__(self, size: int, clip: float = 10.0) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(size, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(size, dtype=torch.float64))
+        self.register_buffer("count", torch.tensor(1e-4, dtype=torch.float64))
+        self.clip = clip
+
+    def update(self, batch: torch.Tensor) -> None:
+        # parallel-variance merge (Chan et al.) of the batch into the running moments
+        batch = batch.to(torch.float64)
+        mean, var, n = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
+        delta, total = mean - self.mean, self.count + n
+        self.mean += delta * n / total
+        self.var = (self.var * self.count + var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scaled = (x - self.mean.float()) / torch.sqrt(self.var.float() + 1e-8)
+        return torch.clamp(scaled, -self.clip, self.clip)
+
+
+def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, last_gain: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for size in hidden:
+        layers += [nn.Linear(inputs, size), nn.SiLU()]
+        inputs = size
+    head = nn.Linear(inputs, outputs)
+    nn.init.orthogonal_(head.weight, last_gain)
+    nn.init.zeros_(head.bias)
+    return nn.Sequential(*layers, head)
+
+
+class ActorCritic(nn.Module):
+    def __init__(self, observation_size: int, action_size: int, config: TrainConfig) -> None:
+        super().__init__()
+        self.norm = RunningNorm(observation_size)
+        self.actor = _mlp(observation_size, config.hidden, action_size, 0.01)
+        self.critic = _mlp(observation_size, config.hidden, 1, 1.0)
+        self.log_std = nn.Parameter(torch.full((action_size,), config.init_log_std))
+
+    def distribution(self, observation: torch.Tensor) -> torch.distributions.Normal:
+        mean = self.actor(self.norm(observation))
+        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+
+    def value(self, observation: torch.Tensor) -> torch.Tensor:
+        return self.critic(self.norm(observation)).squeeze(-1)
+
+
+class DeterministicPolicy(nn.Module):
+    """What is evaluated, exported and shipped: normaliser, policy mean, clip to [-1, 1]."""
+
+    def __init__(self, model: ActorCritic) -> None:
+        super().__init__()
+        self.norm, self.actor = model.norm, model.actor
+
+    def forward(self, observation: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(self.actor(self.norm(observation)), -1.0, 1.0)
+
+
+class PolicyAgent:
+    """A `benchmark run` agent around a deterministic policy."""
+
+    def __init__(self, policy: nn.Module, name: str = "ppo") -> None:
+        self.policy, self.name = policy.eval(), name
+
+    def act(self, observation: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            action = self.policy(torch.as_tensor(observation, dtype=torch.float32)[None])
+        return action[0].numpy()
