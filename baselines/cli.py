@@ -6,18 +6,21 @@ flow, so it discovers them rather than importing them). `train`'s options are ma
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import fields
 from pathlib import Path
 
+from baselines.compare import RunFolderError, compare, load_run, plot
 from baselines.config import TrainConfig
 from benchmark.tables import format_table
 from retargeting.files import check_output
 
 
 def _train(args: argparse.Namespace) -> int:
-    from baselines.ppo import train  # torch: imported when training, not for every command
-    from baselines.run_files import CheckpointError
+    # torch: imported by `train` only, not for every command
+    from baselines.ppo import train  # noqa: PLC0415
+    from baselines.run_files import CheckpointError  # noqa: PLC0415
 
     out = args.output or Path("runs") / f"{args.task}-{args.algo}-seed{args.seed}"
     try:
@@ -38,9 +41,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    import json
-
-    from baselines.compare import RunFolderError, compare, load_run, plot
 
     for output in (args.output, args.plot):
         if output is not None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from benchmark import protocol
 from benchmark.metrics import across_seeds
+from benchmark.tasks import get_task
 
 FINAL_METRICS = ("mpjpe_mm", "joint_rmse_rad", "activation_volume", "coverage", "success")
 
@@ -102,7 +103,6 @@ def mpjpe_area(curve: list[dict]) -> float:
 def compare(runs: list[Run], *, reps: int = 2000) -> dict:
     """Per setup (under the key "algorithms"): per-seed values and the across-seed estimates
     of each measure."""
-    from benchmark.tasks import get_task
 
     tasks = {run.task for run in runs}
     if len(tasks) != 1:
@@ -143,10 +143,10 @@ def compare(runs: list[Run], *, reps: int = 2000) -> dict:
 def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None:
     """MPJPE vs steps per setup: seed mean as a line (PPO dashed, DEP-PPO solid), the
     range over seeds shaded."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     styles = {"ppo": ("--", "tab:blue", "PPO"), "dep-ppo": ("-", "tab:red", "DEP-PPO")}
     figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)

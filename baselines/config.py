@@ -7,6 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from benchmark.env import TERMINATION_RULES
+from benchmark.interfaces import INTERFACES
+from benchmark.tasks import get_task
+
 
 @dataclass
 class TrainConfig:
@@ -46,8 +50,6 @@ class TrainConfig:
     termination_curriculum: bool = False  # adapt the distance (`TerminationCurriculum`)
 
     def __post_init__(self) -> None:
-        from benchmark.env import TERMINATION_RULES
-        from benchmark.interfaces import INTERFACES
 
         self.hidden = tuple(self.hidden)
         checks = {
@@ -63,8 +65,6 @@ class TrainConfig:
         if self.envs * self.rollout % self.minibatches:
             raise ValueError("envs x rollout must divide into the minibatches")
         if self.dep_preset is None:
-            from benchmark.tasks import get_task
-
             body = get_task(self.task).body
             self.dep_preset = "ostrich" if body.species == "ostrich" else "myosuite_legs"
 

@@ -44,8 +44,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from baselines.config import TrainConfig
+from baselines.dep import preset
 from baselines.dep_ppo import DepExploration
 from baselines.networks import ActorCritic, DeterministicPolicy, PolicyAgent
 from baselines.run_files import (
@@ -60,13 +62,17 @@ from baselines.run_files import (
     write_csv,
     write_curve,
 )
+from benchmark.env import ImitationEnv, resolve_termination_distance
+from benchmark.episode import Job, run_episode
+from benchmark.metrics import EpisodeMetrics, task_summary
+from benchmark.tasks import get_task
+from benchmark.vector import SharedMemoryVectorEnv
 from retargeting.files import write_json
 
 
 # -- environments ----------------------------------------------------------------------------
 def _make_env(config: TrainConfig):
     def make():
-        from benchmark.env import ImitationEnv
 
         return ImitationEnv(
             config.task,
@@ -87,8 +93,6 @@ def _reset_seeds(config: TrainConfig, iteration: int) -> list[int]:
 # -- evaluation ------------------------------------------------------------------------------
 def evaluate(policy: nn.Module, env: Any, task: str) -> tuple[dict[str, float], list[dict]]:
     """The protocol's evaluation of a deterministic policy on the env's clips (frame 0 each)."""
-    from benchmark.episode import Job, run_episode
-    from benchmark.metrics import EpisodeMetrics, task_summary
 
     agent = PolicyAgent(policy)
     agent.action_interface = env.action_interface
@@ -288,12 +292,6 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     training.csv (every iteration: episode lengths, terminations and the keypoints that ended
     them), curve.csv and curve.json (every evaluation), final.json, policy.pt and
     policy.onnx."""
-    from tqdm import tqdm
-
-    from baselines.dep import preset
-    from benchmark.env import ImitationEnv, resolve_termination_distance
-    from benchmark.tasks import get_task
-    from benchmark.vector import SharedMemoryVectorEnv
 
     task = get_task(config.task)
     body = task.body

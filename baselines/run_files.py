@@ -16,6 +16,7 @@ import torch
 
 from baselines.config import TrainConfig
 from baselines.networks import ActorCritic, DeterministicPolicy
+from benchmark.tasks import get_task
 from retargeting.files import atomic_path, write_json
 
 CHECKPOINT_FORMAT = "crossmimic-ppo-checkpoint/1"
@@ -50,7 +51,6 @@ class CheckpointError(ValueError):
 def _read(path: Path, expected_format: str, what: str, task: str | None = None) -> dict:
     """A saved state, refused if damaged, of another format or task, or made on another
     body model than the installed one."""
-    from benchmark.tasks import get_task
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -187,7 +187,7 @@ def save_policy(policy: DeterministicPolicy, out: Path, header: dict[str, Any]) 
                 output_names=["action"],
                 dynamic_axes={"observation": {0: "batch"}, "action": {0: "batch"}},
             )
-        import onnx
+        import onnx  # noqa: PLC0415 (onnx: heavy, export only)
 
         graph = onnx.load(str(partial))
         # read by benchmark.agents.OnnxAgent, so the policy acts through the interface it learned

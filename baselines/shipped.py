@@ -7,9 +7,11 @@ file saying which task, body model and training run it comes from (see docs/resu
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from benchmark.agents import OnnxAgent
+from benchmark.tasks import get_task
 
 POLICIES = Path(__file__).parent / "policies"
 
@@ -21,7 +23,6 @@ def load(name: str) -> OnnxAgent:
         known = sorted(p.stem for p in POLICIES.glob("*.json"))
         raise FileNotFoundError(f"no shipped policy {name!r}; shipped: {', '.join(known)}")
     meta = json.loads(meta_path.read_text())
-    from benchmark.tasks import get_task
 
     body = get_task(meta["task"]).body
     mismatch = body.model_mismatch(meta["model_hash"])
@@ -44,7 +45,6 @@ def pretrained() -> OnnxAgent:
 
 def ship(run: Path, name: str) -> Path:
     """Copy a finished run's policy.onnx into baselines/policies/NAME.onnx with its record."""
-    import shutil
 
     run = Path(run)
     header = json.loads((run / "config.json").read_text())

@@ -18,6 +18,7 @@ not a controller (`is_controller = False`) and is never ranked.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 from pathlib import Path
@@ -85,7 +86,7 @@ class OnnxAgent:
         tasks: tuple[str, ...] | None = None,
         observation_size: int | None = None,
     ) -> None:
-        import onnxruntime
+        import onnxruntime  # noqa: PLC0415 (onnxruntime: heavy, ONNX agents only)
 
         path = Path(path)
         self.path = path
@@ -205,7 +206,6 @@ def agent_name(agent: Any, spec: str) -> str:
 def fingerprint(agent: Any, spec: str) -> str:
     """sha256 of what makes the agent: its policy file, its Python file or its module's
     source; a built-in agent by name. A resumed run compares it with the earlier run's."""
-    import hashlib
 
     if spec in BUILT_IN:
         return f"built-in:{spec}"

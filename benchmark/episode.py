@@ -24,6 +24,7 @@ import numpy as np
 
 from benchmark import protocol
 from benchmark.agents import action_interface, is_controller, load_agent
+from benchmark.env import ImitationEnv
 from benchmark.metrics import episode_metrics
 
 
@@ -61,7 +62,6 @@ class AgentFault(Exception):
 def evaluation_env(agent: Any, task: str, split: str) -> Any:
     """The environment `agent` is evaluated in: protocol v1's evaluation episodes through the
     interface the agent declares; a diagnostic agent (not a controller) replays the clip."""
-    from benchmark.env import ImitationEnv
 
     return ImitationEnv(
         task,

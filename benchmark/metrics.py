@@ -150,7 +150,7 @@ def bootstrap_interval(
 ) -> tuple[float, list[float]]:
     """A statistic ("iqm" or "mean") of a (seeds, tasks) matrix and its 95 %
     stratified-bootstrap interval (rliable: seeds resampled within each task)."""
-    from rliable import library, metrics
+    from rliable import library, metrics  # noqa: PLC0415 (rliable: heavy, intervals only)
 
     aggregate = {"iqm": metrics.aggregate_iqm, "mean": metrics.aggregate_mean}[statistic]
     np.random.seed(seed)  # rliable draws from numpy's global generator

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.agents import load_agent
+from benchmark.episode import Job, evaluation_env, play
+
 
 @dataclass(frozen=True)
 class Episode:
@@ -27,8 +30,6 @@ class Episode:
 
 def record_episode(agent_spec: str, task_id: str, clip: str) -> Episode:
     """One evaluation episode (frame 0, deterministic) with its per-step errors."""
-    from benchmark.agents import load_agent
-    from benchmark.episode import Job, evaluation_env, play
 
     agent = load_agent(agent_spec)
     env = evaluation_env(agent, task_id, "all")
@@ -51,10 +52,10 @@ def record_episode(agent_spec: str, task_id: str, clip: str) -> Episode:
 
 
 def _figure(width: float = 7.0, height: float = 4.0):
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     return plt, *plt.subplots(figsize=(width, height), dpi=120)
 

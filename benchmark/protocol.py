@@ -8,7 +8,7 @@ reference is the clip retargeted onto the body, not the raw source skeleton.
 
 from __future__ import annotations
 
-from morphologies import Morphology
+from morphologies import Morphology, get
 
 PROTOCOL_VERSION = "v1"
 # control at 30 Hz: each body's `sim.control_hz`, and clips resampled to
@@ -35,6 +35,5 @@ ENERGY_SCALE = 0.05  # exp(-0.05 * (|u|_1 + |u|_2))
 
 def size_scale(morphology: Morphology) -> float:
     """Standing hip height of the body over that of human_legs_80."""
-    from morphologies import get
 
     return morphology.measures.hip_height / get(REFERENCE_BODY).measures.hip_height

@@ -26,8 +26,8 @@ def execute(
 ) -> Iterator[dict[str, Any]]:
     """Episode records of `jobs` as Ray workers finish them (in no fixed order)."""
     try:
-        import ray
-        from ray.util import ActorPool
+        import ray  # noqa: PLC0415 (ray: optional extra)
+        from ray.util import ActorPool  # noqa: PLC0415 (ray: optional extra)
     except ImportError:
         raise RayUnavailableError(
             "the Ray executor needs Ray: pip install 'crossmimic[ray]'"

@@ -18,10 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import mujoco
 import numpy as np
 
 import morphologies
 from benchmark import protocol
+from benchmark.agents import load_agent
+from benchmark.episode import Job, evaluation_env, play
+from retargeting.datasets import open_dataset
 from retargeting.files import atomic_path
 
 GHOST_RGBA = (0.1, 0.85, 0.2, 0.85)
@@ -56,16 +60,16 @@ def ensure_gl_backend() -> None:
     if wanted not in ("osmesa", "egl"):
         return
     os.environ["MUJOCO_GL"] = wanted
-    from mujoco.rendering.classic import gl_context
+    from mujoco.rendering.classic import gl_context  # noqa: PLC0415 (GL backend picked at run time)
 
     current = getattr(gl_context, "GLContext", None)
     if current is not None and current.__module__.startswith(f"mujoco.{wanted}"):
         return
     try:
         if wanted == "osmesa":
-            from mujoco.osmesa import GLContext
+            from mujoco.osmesa import GLContext  # noqa: PLC0415 (GL backend picked at run time)
         else:
-            from mujoco.egl import GLContext
+            from mujoco.egl import GLContext  # noqa: PLC0415 (GL backend picked at run time)
     except (ImportError, OSError, AttributeError) as error:
         raise RuntimeError(
             f"offscreen rendering with MUJOCO_GL={wanted} is not available ({error}); on "
@@ -104,7 +108,6 @@ class FrameRenderer:
         self, body: morphologies.Morphology, model, settings: RenderSettings | None = None
     ) -> None:
         ensure_gl_backend()
-        import mujoco
 
         self.mujoco = mujoco
         self.settings = settings or RenderSettings()
@@ -204,7 +207,7 @@ class FrameRenderer:
 
 
 def _overlay(pixels: np.ndarray, lines: list[str]) -> np.ndarray:
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # noqa: PLC0415 (PIL: frame captions only)
 
     image = Image.fromarray(pixels)
     draw = ImageDraw.Draw(image)
@@ -233,8 +236,6 @@ def agent_frames(
 ) -> Iterator[tuple[np.ndarray, float]]:
     """Frames of one evaluation episode (frame 0 on, as the protocol) and each one's render
     time; the reference agent replays the clip."""
-    from benchmark.agents import load_agent
-    from benchmark.episode import Job, evaluation_env, play
 
     agent = load_agent(agent_spec)
     env = evaluation_env(agent, task_id, "all")
@@ -258,9 +259,6 @@ def dataset_frames(
     path: Path, clip: str, settings: RenderSettings, frames: int | None
 ) -> Iterator[tuple[np.ndarray, float]]:
     """Frames of a retargeted clip alone (its qpos), with its keypoints as the ghost."""
-    import mujoco
-
-    from retargeting.datasets import open_dataset
 
     with open_dataset(path) as dataset:
         if clip not in dataset.names:
@@ -301,7 +299,7 @@ def write_video(
 ) -> RenderReport:
     """Encode frames to MP4 (libx264) or GIF, or keep the last one as a PNG still, chosen by
     the suffix; returns what was written."""
-    import imageio.v2 as imageio
+    import imageio.v2 as imageio  # noqa: PLC0415 (imageio: video writing only)
 
     path = Path(path)
     if path.suffix.lower() not in (".mp4", ".gif", ".png"):

@@ -36,7 +36,9 @@ from benchmark.agents import (
     load_agent,
 )
 from benchmark.episode import Job, Worker
-from benchmark.metrics import SCALARS, across_seeds, task_summary
+from benchmark.metrics import SCALARS, EpisodeMetrics, across_seeds, task_summary
+from benchmark.processes import die_with_parent
+from benchmark.ray_executor import execute
 from benchmark.tasks import TASKS, Task, get_task, suite_hash
 from retargeting.files import write_json
 
@@ -83,7 +85,6 @@ _pool_worker: list[Worker] = []  # a pool process's own Worker, made by `pool_wo
 
 def pool_worker_init(agent_spec: str, parent: int | None = None) -> None:
     """Start a pool process: it dies with `parent` and leaves Ctrl-C to the parent."""
-    from benchmark.processes import die_with_parent
 
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -161,8 +162,6 @@ def run(
     try:
         with episodes_path.open("a") as stream:
             if executor == "ray":
-                from benchmark.ray_executor import execute
-
                 found = execute(agent_spec, jobs, address=address, workers=workers)
                 if progress:
                     found = tqdm(found, total=len(jobs), unit="episode")
@@ -277,7 +276,6 @@ def aggregate(
     """Per task: the means over its episodes, and across seeds (when every seed has every
     clip) the interquartile mean of MPJPE and coverage with its interval. The leaderboard
     recomputes a submission's aggregates with this same function."""
-    from benchmark.metrics import EpisodeMetrics
 
     per_task = {}
     for task in tasks:

@@ -11,12 +11,14 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium
 import numpy as np
 
 import morphologies
 from benchmark.protocol import PROTOCOL_VERSION
 from retargeting.datasets import open_dataset
 from retargeting.datasets.clip import Clip
+from retargeting.datasets.shipped import shipped_dataset
 from retargeting.datasets.splits import OSTRICH_TEST, OSTRICH_TRAIN
 
 _WALK = {
@@ -73,7 +75,6 @@ class Task:
 
     def dataset(self) -> Path:
         """The task's dataset file: the suite's shipped data (checked against its manifest)."""
-        from retargeting.datasets.shipped import shipped_dataset
 
         return shipped_dataset(self.suite, self.morphology)
 
@@ -135,7 +136,6 @@ def suite_hash(tasks: list[Task]) -> str:
 
 
 def register_environments() -> None:
-    import gymnasium
 
     for task in TASKS.values():
         if task.env_id not in gymnasium.registry:

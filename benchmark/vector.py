@@ -33,6 +33,7 @@ import mmap
 import multiprocessing
 import os
 import pickle
+import signal
 import time
 import traceback
 from collections.abc import Callable
@@ -40,6 +41,8 @@ from typing import Any
 
 import gymnasium
 import numpy as np
+
+from benchmark.processes import die_with_parent
 
 _STEP, _RESET, _SET, _CLOSE, _DONE, _FAILED = b"s", b"r", b"a", b"c", b"k", b"e"
 SPIN_S = 0.002  # a control step's policy pass fits in it; longer gaps (the update) block
@@ -219,9 +222,6 @@ def _worker(
     spin_s: float,
     parent: int,
 ) -> None:
-    import signal
-
-    from benchmark.processes import die_with_parent
 
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and closes us

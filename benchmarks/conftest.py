@@ -170,12 +170,25 @@ def summary_rows(benches) -> list[list[str]]:
                     f"{trained.mean() / ceiling.mean():.2f}",
                 ]
             )
+            if "training_cpu_ms_per_step" in bench.extra_info:
+                cpu = np.array(bench.extra_info["training_cpu_ms_per_step"])
+                physics = np.array(bench.extra_info["ceiling_cpu_ms_per_step"])
+                busy = cpu.mean() * trained.mean() / 1e3  # cores kept busy on average
+                rows.append(
+                    [
+                        f"  CPU per step, ceiling / training, {interface}",
+                        f"{physics.mean():.3f} / {cpu.mean():.3f} ms; {busy:.2f} cores busy",
+                        f"{physics.min() / cpu.min():.2f}",
+                        f"{physics.mean() / cpu.mean():.2f}",
+                    ]
+                )
     ppo = _find(benches, "ppo update")
     if ppo is not None:
         rows.append(
             [
                 "PPO update (5 epochs x 8 minibatches)",
-                f"{ppo.extra_info['samples_per_s']:.0f} samples/s",
+                f"{ppo.extra_info['samples_per_s']:.0f} samples/s, "
+                f"{ppo.extra_info.get('cpu_ms_per_sample', float('nan')):.3f} CPU ms each",
                 "",
                 "",
             ]

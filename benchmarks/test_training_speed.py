@@ -10,7 +10,10 @@ for all of them, weighs half as much per sample as with 8."""
 from __future__ import annotations
 
 import multiprocessing
+import resource
+import struct
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +44,20 @@ def _ceiling_worker(connection, config: TrainConfig, envs: int) -> None:
     for index, env in enumerate(batch):
         env.reset(seed=index)
     while connection.recv_bytes() == b"s":
+        began = time.process_time()
         for _ in range(config.rollout):
             for env in batch:
                 action = rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)
                 *_, terminated, truncated, _ = env.step(action)
                 if terminated or truncated:
                     env.reset()
-        connection.send_bytes(b"k")
+        connection.send_bytes(struct.pack("d", time.process_time() - began))
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (a run's workers)."""
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 @pytest.mark.parametrize("envs", (8, 16))
@@ -74,17 +84,29 @@ def test_training_beside_the_sampling_ceiling(benchmark, side_by_side, interface
     for process in processes:
         process.start()
     throughput: list[float] = []
+    ceiling_cpu: list[float] = []  # CPU seconds of both ceiling processes per round
 
     def ceiling() -> None:
         for parent, _ in pipes:
             parent.send_bytes(b"s")
-        for parent, _ in pipes:
-            parent.recv_bytes()
+        ceiling_cpu.append(sum(struct.unpack("d", p.recv_bytes())[0] for p, _ in pipes))
+
+    def cpu_of(run_config: TrainConfig) -> float:
+        """CPU seconds of a training run, its own and its (finished) workers'."""
+        before = _cpu_seconds()
+        with tempfile.TemporaryDirectory() as folder:
+            final = train(run_config, Path(folder) / "run", progress=False)
+        spent = _cpu_seconds() - before
+        if run_config.steps:
+            throughput.append(final["steps_per_s"])
+        return spent
+
+    # what a run spends besides its iterations (workers started, two evaluations, export)
+    setup_cpu = cpu_of(TrainConfig(**{**config.__dict__, "steps": 0}))
+    training_cpu: list[float] = []
 
     def training() -> None:
-        with tempfile.TemporaryDirectory() as folder:
-            final = train(config, Path(folder) / "run", progress=False)
-            throughput.append(final["steps_per_s"])
+        training_cpu.append(cpu_of(config) - setup_cpu)
 
     benchmark.group = f"training legs80-walk {interface}, {envs} envs"
     benchmark.extra_info["ceiling_steps_per_round"] = config.envs * config.rollout
@@ -101,4 +123,13 @@ def test_training_beside_the_sampling_ceiling(benchmark, side_by_side, interface
     benchmark.extra_info["training_steps_per_s"] = throughput[-rounds:]
     benchmark.extra_info["ceiling_steps_per_s"] = [
         config.envs * config.rollout / t for t in times["ceiling"]
+    ]
+    # CPU milliseconds per environment step: training's (physics, policy passes, update) and
+    # the ceiling's (physics alone); their ratio is what training could reach with both
+    # cores busy all the time, the bound left to overlapping the learner and the samplers
+    benchmark.extra_info["training_cpu_ms_per_step"] = [
+        1e3 * c / config.steps for c in training_cpu[-rounds:]
+    ]
+    benchmark.extra_info["ceiling_cpu_ms_per_step"] = [
+        1e3 * c / (config.envs * config.rollout) for c in ceiling_cpu[-rounds:]
     ]

@@ -16,20 +16,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from leaderboard.store import StoreError
+from benchmark.tables import format_table
+from benchmark.tasks import UnknownTaskError, get_task
+from leaderboard.ranking import task_standings
+from leaderboard.site import export_site
+from leaderboard.store import DuplicateSubmission, Store, StoreError, default_location
+from leaderboard.submission import METADATA_FILE, SubmissionError, load, read_json
+from leaderboard.verify import TOLERANCE, verify
 
 _METADATA_FLAGS = ("method", "link", "training_steps", "training_wall_s", "uses_reference_clips")
 
 
 def _store(args: argparse.Namespace):
-    from leaderboard.store import Store
 
     return Store(args.store)
 
 
 def _metadata(args: argparse.Namespace) -> dict[str, Any]:
     """submission.json in the directory, if any, with the flags given on top."""
-    from leaderboard.submission import METADATA_FILE, SubmissionError, read_json
 
     path = Path(args.directory) / METADATA_FILE
     flags = [n for n in _METADATA_FLAGS if getattr(args, n) is not None] or args.author
@@ -61,8 +65,6 @@ def _metadata(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from leaderboard.store import DuplicateSubmission
-    from leaderboard.submission import SubmissionError, load
 
     try:
         metadata = _metadata(args)
@@ -81,7 +83,6 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from benchmark.tables import format_table
 
     rows = [
         [
@@ -106,9 +107,6 @@ def _interval(value: float, interval: list[float] | None, digits: int) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from benchmark.tables import format_table
-    from benchmark.tasks import UnknownTaskError, get_task
-    from leaderboard.ranking import task_standings
 
     try:
         task = get_task(args.task)
@@ -152,7 +150,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from leaderboard.verify import TOLERANCE, verify
 
     outcome = verify(_store(args), args.id, progress=not args.quiet)
     print(
@@ -170,7 +167,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from leaderboard.site import export_site
 
     pages = export_site(_store(args).entries(), args.html)
     print(f"wrote {len(pages)} pages to {args.html} (open {Path(args.html) / 'index.html'})")
@@ -178,7 +174,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from leaderboard.store import default_location
 
     parser = argparse.ArgumentParser(
         prog="leaderboard",

@@ -21,6 +21,7 @@ the reference.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.interfaces import INTERFACES
+from benchmark.metrics import bootstrap_interval
+from benchmark.protocol import TERMINATION_MEAN_ERROR, size_scale
+from benchmark.tasks import TASKS, get_task
 from leaderboard.store import Entry
 
 
@@ -61,7 +66,6 @@ def _matrix(episodes: list[dict[str, Any]], key: str) -> np.ndarray:
 
 def task_standings(entries: list[Entry], task: str) -> list[Standing]:
     """The ranked table of one task: each interface's entries ranked among themselves."""
-    from benchmark.interfaces import INTERFACES
 
     standings = []
     for interface in INTERFACES:
@@ -71,7 +75,6 @@ def task_standings(entries: list[Entry], task: str) -> list[Standing]:
 
 
 def _ranked(entries: list[Entry], task: str, interface: str) -> list[Standing]:
-    from benchmark.metrics import bootstrap_interval
 
     unranked = []
     for entry in entries:
@@ -117,7 +120,6 @@ def _sort_key(row: dict[str, Any]) -> tuple[float, float]:
 
 def clip_error_mm(episode: dict[str, Any], scale: float) -> float:
     """Mean keypoint error over the whole clip, untracked frames at the threshold (mm)."""
-    from benchmark.protocol import TERMINATION_MEAN_ERROR
 
     threshold = 1000.0 * TERMINATION_MEAN_ERROR * scale
     tracked = episode["steps"] - (0 if episode["success"] else 1)
@@ -130,8 +132,6 @@ def clip_error_mm(episode: dict[str, Any], scale: float) -> float:
 
 def normalised_score(episodes: list[dict[str, Any]], task: str) -> float | None:
     """100 (1 - E / E_zero) with E the mean clip error over the episodes (module docstring)."""
-    from benchmark.protocol import size_scale
-    from benchmark.tasks import get_task
 
     reference = references()["tasks"].get(task)
     if reference is None or reference["definition"] != task_definition(task):
@@ -148,9 +148,6 @@ def references() -> dict[str, Any]:
 
 def task_definition(task: str) -> str:
     """SHA-256 of what defines a task's references: protocol, body model, suite, clips."""
-    import hashlib
-
-    from benchmark.tasks import get_task
 
     spec = get_task(task)
     text = "|".join(
@@ -188,7 +185,6 @@ class CrossSpecies:
 
 
 def cross_species(entries: list[Entry]) -> CrossSpecies:
-    from benchmark.tasks import TASKS
 
     tasks = [t for t in TASKS if any(t in e.tasks for e in entries)]
     scores, chosen = {}, {}

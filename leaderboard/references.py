@@ -16,15 +16,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmark.protocol import PROTOCOL_VERSION, size_scale
+from benchmark.runner import run
+from benchmark.tasks import get_task, suite_hash
+from leaderboard.ranking import clip_error_mm, task_definition
+
 REFERENCES = Path(__file__).parent / "references.json"
 
 
 def zero_reference(task: str) -> dict[str, Any]:
     """The zero agent's mean clip error (mm) on a task's test clips, and the task's hash."""
-    from benchmark.protocol import PROTOCOL_VERSION, size_scale
-    from benchmark.runner import run
-    from benchmark.tasks import get_task, suite_hash
-    from leaderboard.ranking import clip_error_mm, task_definition
 
     with tempfile.TemporaryDirectory() as folder:
         results = run("zero", [task], out=Path(folder), progress=False)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from benchmark.protocol import PROTOCOL_VERSION
+from benchmark.tasks import TASKS
 from leaderboard.ranking import cross_species, task_standings
 from leaderboard.store import Entry
 
@@ -25,8 +27,6 @@ def _mm(value: float) -> str:
 
 def export_site(entries: list[Entry], folder: str | Path) -> list[Path]:
     """Write the site into `folder`; the pages written."""
-    from benchmark.protocol import PROTOCOL_VERSION
-    from benchmark.tasks import TASKS
 
     folder = Path(folder)
     (folder / "curves").mkdir(parents=True, exist_ok=True)
@@ -68,10 +68,10 @@ def export_site(entries: list[Entry], folder: str | Path) -> list[Path]:
 
 def _curve(entry: Entry, folder: Path) -> str:
     """Draw an entry's learning curve as an SVG; its path relative to the site."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     curve = entry.metadata["curve"]
     name = f"curves/entry-{entry.id}.svg"

@@ -37,6 +37,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
+from benchmark.agents import AgentLoadError, OnnxAgent
+from benchmark.env import ImitationEnv
+from benchmark.protocol import PROTOCOL_VERSION
+from benchmark.runner import aggregate, plan
+from benchmark.tasks import TASKS, get_task, suite_hash
+
 RESULTS_FILE = "results.json"
 METADATA_FILE = "submission.json"
 POLICY_FILE = "policy.onnx"
@@ -163,7 +171,6 @@ def read_json(path: Path, kind: str) -> dict[str, Any]:
 
 def validate(submission: Submission) -> None:
     """Raise `SubmissionError` with every reason the submission cannot be ranked."""
-    import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
     problems = [
@@ -257,8 +264,6 @@ def _tracked_steps(episode: dict[str, Any]) -> int:
 
 
 def _protocol(results: dict[str, Any]) -> list[str]:
-    from benchmark.protocol import PROTOCOL_VERSION
-    from benchmark.tasks import TASKS
 
     problems = []
     if results["protocol"] != PROTOCOL_VERSION:
@@ -291,8 +296,6 @@ def _protocol(results: dict[str, Any]) -> list[str]:
 
 
 def _episodes(results: dict[str, Any]) -> list[str]:
-    from benchmark.runner import plan
-    from benchmark.tasks import get_task, suite_hash
 
     tasks = [get_task(t) for t in results["tasks"]]
     problems = []
@@ -375,8 +378,6 @@ def _episode_consistency(
 
 
 def _aggregates(results: dict[str, Any]) -> list[str]:
-    from benchmark.runner import aggregate
-    from benchmark.tasks import get_task
 
     tasks = [get_task(t) for t in results["tasks"]]
     recomputed = aggregate(tasks, "test", results["seeds"], results["episodes"])
@@ -430,8 +431,6 @@ def _same_number(a: Any, b: Any) -> bool:
 
 
 def _policy(policy: bytes, task_ids: list[str], agent_record: dict[str, Any]) -> list[str]:
-    from benchmark.agents import AgentLoadError, OnnxAgent
-    from benchmark.env import ImitationEnv
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / POLICY_FILE

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.metrics import SCALARS
+from benchmark.runner import run
 from leaderboard.store import Store, StoreError
 
 TOLERANCE = {"relative": 1e-9, "absolute": 1e-9}
@@ -41,7 +42,6 @@ class Verification:
 
 def verify(store: Store, identifier: int, *, progress: bool = False) -> Verification:
     """Re-run entry `identifier`'s policy on its tasks and seeds, compare, record the outcome."""
-    from benchmark.runner import run
 
     entry = store.entry(identifier)
     policy = store.policy(identifier)

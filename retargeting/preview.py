@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mujoco
 import numpy as np
 
 from morphologies import Morphology
@@ -25,10 +26,10 @@ BONES = (
 
 def draw_preview(motion: Motion, clip: Clip, morphology: Morphology, path: str | Path) -> Path:
     """Write a PNG with three 3-D panels (first, middle, last frame of the clip)."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     matplotlib.use("Agg")  # files only; no display needed
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     source, _ = reference_targets(motion, morphology, clip.fps)
     frames = sorted({0, clip.qpos.shape[0] // 2, clip.qpos.shape[0] - 1})
@@ -84,7 +85,6 @@ def draw_preview(motion: Motion, clip: Clip, morphology: Morphology, path: str |
 
 def _body_points(morphology: Morphology, qpos: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     """All of the body's canonical keypoints at one pose (the tracked ones are a subset)."""
-    import mujoco
 
     model = morphology.model()
     data = mujoco.MjData(model)

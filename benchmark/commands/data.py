@@ -9,10 +9,16 @@ import math
 from pathlib import Path
 
 import morphologies
+from benchmark.gait_compare import compare_gaits, format_report
 from benchmark.tables import format_table
-from retargeting.datasets import DatasetFormatError, open_dataset
+from retargeting.datasets import DatasetFormatError, open_dataset, shipped, suites
+from retargeting.datasets.build import MotionInput, build_dataset
+from retargeting.datasets.suites import BUILT_IN, SUITES
 from retargeting.files import UsageError, check_output
 from retargeting.motion import MotionFormatError
+from retargeting.preview import draw_preview
+from retargeting.quality import Gates
+from retargeting.sources import load_motion
 
 
 def _morphologies(args: argparse.Namespace) -> int:
@@ -58,8 +64,6 @@ def _morphologies(args: argparse.Namespace) -> int:
 
 
 def _retarget(args: argparse.Namespace) -> int:
-    from retargeting.datasets.build import MotionInput, build_dataset
-    from retargeting.sources import load_motion
 
     check_output(args.output, args.inputs, args.overwrite)
     if args.preview is not None:
@@ -88,8 +92,6 @@ def _retarget(args: argparse.Namespace) -> int:
     print(_quality_table(output))
     print(f"\nwrote {output}")
     if args.preview:
-        from retargeting.preview import draw_preview
-
         with open_dataset(output) as dataset:
             first = dataset.clip(inputs[0].name)
         draw_preview(inputs[0].load(), first, body, args.preview)
@@ -133,9 +135,6 @@ def _quality_table(path: Path) -> str:
 
 
 def _datasets_build(args: argparse.Namespace) -> int:
-    from retargeting.datasets import suites
-    from retargeting.datasets.build import build_dataset
-    from retargeting.quality import Gates
 
     cache = Path(args.cache) if args.cache else suites.cache_dir()
     suite = suites.BUILT_IN.get(args.suite)
@@ -160,7 +159,6 @@ def _datasets_build(args: argparse.Namespace) -> int:
 
 
 def _datasets_list(args: argparse.Namespace) -> int:
-    from retargeting.datasets import shipped, suites
 
     cache = Path(args.cache) if args.cache else suites.cache_dir()
     rows = []
@@ -185,7 +183,6 @@ def _datasets_list(args: argparse.Namespace) -> int:
 
 
 def _datasets_ship(args: argparse.Namespace) -> int:
-    from retargeting.datasets import shipped, suites
 
     work = Path(args.work) if args.work else suites.cache_dir() / "ship"
     roundings = shipped.ship(args.suite, args.morphology, work=work, progress=not args.quiet)
@@ -198,7 +195,6 @@ def _datasets_ship(args: argparse.Namespace) -> int:
 
 
 def _datasets_verify(args: argparse.Namespace) -> int:
-    from retargeting.datasets import shipped
 
     root = Path(args.shipped) if args.shipped else shipped.SHIPPED
     checks = shipped.verify(
@@ -230,7 +226,6 @@ def _datasets_verify(args: argparse.Namespace) -> int:
 
 
 def _gait_compare(args: argparse.Namespace) -> int:
-    from benchmark.gait_compare import compare_gaits, format_report
 
     print(format_report(compare_gaits([Path(p) for p in args.human])))
     return 0
@@ -244,7 +239,6 @@ def _shipped_suite_options(p: argparse.ArgumentParser, suites: tuple[str, ...]) 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the `benchmark` parser."""
-    from retargeting.datasets.suites import BUILT_IN, SUITES
 
     built_in_suites = tuple(BUILT_IN)
 

@@ -7,19 +7,29 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmark.interfaces import INTERFACES
+from benchmark.plots import plot_activations, plot_coverage, plot_keypoint_errors, record_episode
+from benchmark.ray_executor import RayUnavailableError
+from benchmark.render import (
+    RenderSettings,
+    agent_frames,
+    dataset_frames,
+    side_by_side,
+    write_video,
+)
+from benchmark.runner import SUMMARY_HEADERS, run, summary_rows
 from benchmark.tables import format_table
+from benchmark.tasks import TASKS, get_task
 from retargeting.files import check_output
 
 
 def _tasks(args: argparse.Namespace) -> int:
-    from benchmark.tasks import TASKS
 
     rows = [
         [t.id, t.morphology, len(t.train), len(t.test), t.protocol, t.description]
         for t in TASKS.values()
     ]
     print(format_table(["task", "morphology", "train", "test", "protocol", "description"], rows))
-    from benchmark.interfaces import INTERFACES
 
     print("\naction interfaces (every task; an agent declares its own):")
     print(format_table(["interface", "the action is"], [list(i) for i in INTERFACES.items()]))
@@ -32,8 +42,6 @@ def _tasks(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from benchmark.ray_executor import RayUnavailableError
-    from benchmark.runner import SUMMARY_HEADERS, run, summary_rows
 
     tasks = args.task  # None: the agent's own tasks, else all
     out = args.output or Path("results") / Path(args.agent).stem.replace(":", "_")
@@ -72,14 +80,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from benchmark.render import (
-        RenderSettings,
-        agent_frames,
-        dataset_frames,
-        side_by_side,
-        write_video,
-    )
-    from benchmark.tasks import get_task
 
     check_output(args.output, [args.dataset] if args.dataset else [], args.overwrite)
     settings = RenderSettings(width=args.width, height=args.height)
@@ -118,8 +118,6 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _plot_episode(args: argparse.Namespace) -> int:
-    from benchmark.plots import plot_activations, plot_keypoint_errors, record_episode
-    from benchmark.tasks import get_task
 
     if not (args.errors or args.activation):
         print("benchmark: plot episode needs --errors and/or --activation", file=sys.stderr)
@@ -141,7 +139,6 @@ def _plot_episode(args: argparse.Namespace) -> int:
 
 
 def _plot_coverage(args: argparse.Namespace) -> int:
-    from benchmark.plots import plot_coverage
 
     check_output(args.output, [args.results], args.overwrite)
     try:
