@@ -16,11 +16,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import platform
-import shutil
 import signal
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -38,24 +35,13 @@ from benchmark.agents import (
 from benchmark.episode import Job, Worker
 from benchmark.metrics import SCALARS, EpisodeMetrics, across_seeds, task_summary
 from benchmark.processes import die_with_parent
+from benchmark.provenance import libraries, machine
 from benchmark.ray_executor import execute
 from benchmark.tasks import TASKS, Task, get_task, suite_hash
 from retargeting.files import write_json
 
 EPISODES_FILE = "episodes.jsonl"
 RESULTS_FILE = "results.json"
-LIBRARIES = (
-    "crossmimic",
-    "mujoco",
-    "myo-sim",
-    "numpy",
-    "numba",
-    "gymnasium",
-    "mink",
-    "h5py",
-    "torch",
-    "onnxruntime",
-)
 
 
 class ResultsExistError(FileExistsError):
@@ -264,7 +250,7 @@ def _results(header, tasks, split, seeds, records, started, complete) -> dict[st
         "results": aggregate(tasks, split, seeds, list(records.values())),
         "metrics": list(SCALARS),
         "episodes": ordered,
-        "libraries": _libraries(),
+        "libraries": libraries(),
         "machine": machine(),
         "wall_s": round(time.time() - started, 2),
     }
@@ -300,34 +286,6 @@ def aggregate(
 
 def _by_clip(rows: list[dict], clip: str) -> dict:
     return next(r for r in rows if r["clip"] == clip)
-
-
-def _libraries() -> dict[str, str]:
-    found = {}
-    for name in LIBRARIES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def machine() -> dict[str, Any]:
-    """The CPU model, core count, GPU if any, system and Python version of this machine."""
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "system": platform.system(),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "gpu": "nvidia" if shutil.which("nvidia-smi") else None,
-    }
 
 
 def summary_rows(results: dict) -> list[list]:

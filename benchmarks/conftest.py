@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from benchmark.runner import machine
+from benchmark.provenance import machine
 from benchmark.tables import format_table
 
 Variant = tuple[Callable[[], None] | None, Callable[[], None]]  # (untimed setup, timed run)

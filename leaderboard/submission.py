@@ -1,5 +1,7 @@
 """A submission: the results directory of `benchmark run` plus the submitter's metadata and,
-optionally, an ONNX policy; read and checked before anything is stored.
+optionally, an ONNX policy; read and checked before anything is stored. (About 460 lines on
+purpose: every check a submission passes, in one file, so the list below and the code that
+makes it are read together.)
 
 A submission directory holds `results.json` (as `benchmark run` wrote it),
 `submission.json` (the metadata: method, authors, link, training steps and wall time,

@@ -1,4 +1,6 @@
 """The musculoskeletal ostrich, built in code with MjSpec from `ostrich_anatomy.toml`.
+(About 400 lines on purpose: the whole body's builder, read in the order it assembles the
+body.)
 
 A free trunk (torso, pelvis and the jointless wings); per leg a 3-DoF hip, a 2-DoF knee
 (flexion and long-axis rotation), the 1-DoF intertarsal ("ankle") and MTP joints, and toes
