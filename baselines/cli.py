@@ -84,6 +84,8 @@ HELP = {
     "task": "task id",
     "algo": "ppo | dep-ppo",
     "steps": "environment steps in all",
+    "seed": "seeds the networks, the environments' resets and the sampling",
+    "learning_rate": "Adam's step size",
     "envs": "parallel environments",
     "rollout": "steps per environment per iteration",
     "epochs": "passes over each rollout",

@@ -125,7 +125,7 @@ def _show(args: argparse.Namespace) -> int:
             round(s.coverage, 3),
             "-" if s.score is None else round(s.score, 1),
             s.seeds,
-            "verified" if s.entry.verified else "",
+            s.standing,
         ]
         for s in standings
     ]
@@ -139,11 +139,12 @@ def _show(args: argparse.Namespace) -> int:
         "coverage",
         "score",
         "seeds",
-        "",
+        "standing",
     ]
     print(
         f"{task.id} ({task.morphology}): success rate, then MPJPE, ranked within each action "
-        "interface; 95 % intervals over seeds"
+        "interface, entries the board re-ran (verified) before self-reported ones; 95 % "
+        "intervals over seeds"
     )
     print(format_table(headers, rows))
     return 0

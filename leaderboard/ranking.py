@@ -1,8 +1,11 @@
 """Ranking, recomputed from the stored episodes (never from submitted aggregates).
 
 Per task and action interface (`benchmark.interfaces`; two interfaces are never ranked as
-one, and protocol v1's reference interface, `excitation`, comes first): by success rate,
-then by MPJPE (lower first); ties share a rank. Each figure comes
+one, and protocol v1's reference interface, `excitation`, comes first), the entries the board
+re-ran (`leaderboard verify`) in the main table and the self-reported ones apart, after
+them, each ranked among themselves (the host evaluates, as MyoChallenge does: a submitter's
+own numbers, however consistent, rank below every verified entry): by success rate, then by
+MPJPE (lower first); ties share a rank. Each figure comes
 with its 95 % stratified-bootstrap interval across the submission's seeds (rliable; clips
 are the strata): the mean for success, the interquartile mean for MPJPE.
 
@@ -39,7 +42,7 @@ from leaderboard.store import Entry
 
 @dataclass(frozen=True)
 class Standing:
-    rank: int  # among the entries of the same interface
+    rank: int  # among the entries of the same interface and standing (verified or not)
     entry: Entry
     task: str
     interface: str
@@ -50,6 +53,11 @@ class Standing:
     mpjpe_ci: list[float] | None
     coverage: float
     score: float | None  # normalised (see the module docstring); None without a reference
+
+    @property
+    def standing(self) -> str:
+        """Which table the entry ranks in: "verified" (the board re-ran it) or "self-reported"."""
+        return "verified" if self.entry.verified else "self-reported"
 
 
 def episodes_of(entry: Entry, task: str) -> list[dict[str, Any]]:
@@ -65,12 +73,13 @@ def _matrix(episodes: list[dict[str, Any]], key: str) -> np.ndarray:
 
 
 def task_standings(entries: list[Entry], task: str) -> list[Standing]:
-    """The ranked table of one task: each interface's entries ranked among themselves."""
-
+    """The ranked table of one task: per interface, the verified entries ranked among
+    themselves, then the self-reported ones."""
     standings = []
     for interface in INTERFACES:
-        same = [e for e in entries if e.interface == interface]
-        standings += _ranked(same, task, interface)
+        for verified in (True, False):
+            same = [e for e in entries if e.interface == interface and e.verified == verified]
+            standings += _ranked(same, task, interface)
     return standings
 
 

@@ -41,7 +41,7 @@ from typing import Any
 
 import jsonschema
 
-from benchmark.agents import AgentLoadError, OnnxAgent
+from benchmark.agents import BUILT_IN, AgentLoadError, OnnxAgent, is_controller
 from benchmark.env import ImitationEnv
 from benchmark.protocol import PROTOCOL_VERSION
 from benchmark.runner import aggregate, plan
@@ -52,6 +52,8 @@ METADATA_FILE = "submission.json"
 POLICY_FILE = "policy.onnx"
 SCHEMA_VERSION = 1
 # bytes; a full suite run with 10 seeds is about 1 MB of results
+# built-in agents that are not controllers (benchmark.agents): refused by name
+DIAGNOSTIC_AGENTS = frozenset(n for n, a in BUILT_IN.items() if not is_controller(a()))
 LIMITS = {RESULTS_FILE: 16 << 20, METADATA_FILE: 1 << 20, POLICY_FILE: 64 << 20}
 # episode metrics that are NaN when an episode tracked no step (it ended on its first)
 UNTRACKED_NAN = (
@@ -189,6 +191,13 @@ def validate(submission: Submission) -> None:
     problems += _episodes(results)
     if not problems:
         problems += _aggregates(results)
+    agent = results["agent"]
+    named = sorted(DIAGNOSTIC_AGENTS & {agent["name"], agent.get("spec")})
+    if named:  # by name, whatever the flag says
+        problems.append(
+            f"{RESULTS_FILE}: field 'agent' names {named[0]!r}, a diagnostic agent (it replays "
+            "the reference); it is never ranked"
+        )
     if not problems and all(
         e["success"] and e["mpjpe_mm"] < REPLAY_MM and e["joint_rmse_rad"] < REPLAY_RAD
         for e in results["episodes"]
@@ -283,6 +292,7 @@ def _protocol(results: dict[str, Any]) -> list[str]:
             f"{RESULTS_FILE}: field 'agent.is_controller' is false: {results['agent']['name']} "
             "is diagnostic (it replays the reference) and is never ranked"
         )
+
     if not results["complete"]:
         problems.append(
             f"{RESULTS_FILE}: field 'complete' is false: the run was interrupted "

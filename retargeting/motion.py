@@ -24,6 +24,12 @@ class MotionFormatError(ValueError):
 
 SPECIES = ("human", "ostrich")  # whose motions the retargeters know
 MAX_DURATION_S = 600.0  # longer than any clip of the field; guards against a wrong frame rate
+# Fastest plausible motion between two frames, m/s, per species: the root (the pelvis, or
+# the keypoints' mean) and any keypoint. Sprinters peak near 12.4 m/s and a running foot
+# near 2.5x the body's speed; ostriches run at up to about 19 m/s. Past these a motion has
+# a wrong unit or frame rate, or damaged frames, and no body could follow it.
+MAX_ROOT_SPEED = {"human": 15.0, "ostrich": 25.0}
+MAX_KEYPOINT_SPEED = {"human": 40.0, "ostrich": 60.0}
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,32 @@ class Motion:
                 f"keypoint {self.keypoint_names[point]!r} is not finite "
                 f"({len(bad)} non-finite values in all)",
             )
+        self._check_speeds(where)
+
+    def _check_speeds(self, where: str) -> None:
+        """Refuse root or keypoint speeds no body reaches (`MAX_ROOT_SPEED`, ...)."""
+        species, points = self.meta.species, self.keypoints
+        root = (
+            points[:, self.keypoint_names.index("pelvis")]
+            if "pelvis" in self.keypoint_names
+            else points.mean(axis=1)
+        )
+        checks = (
+            ("root", np.linalg.norm(np.diff(root, axis=0), axis=1)[:, None], MAX_ROOT_SPEED),
+            ("keypoint", np.linalg.norm(np.diff(points, axis=0), axis=2), MAX_KEYPOINT_SPEED),
+        )
+        for what, steps, limits in checks:
+            speed = steps * self.fps
+            if speed.max() > limits[species]:
+                frame, point = np.unravel_index(int(np.argmax(speed)), speed.shape)
+                name = "the root" if what == "root" else repr(self.keypoint_names[point])
+                raise MotionFormatError(
+                    where,
+                    f"frame {frame + 1}",
+                    f"{name} moves at {speed[frame, point]:.3g} m/s from the frame before; a "
+                    f"{species}'s {what} moves at most {limits[species]:g} m/s (a wrong unit "
+                    "or frame rate, or damaged frames?)",
+                )
 
     @property
     def num_frames(self) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmark.cli import main
 from retargeting.motion import MotionFormatError
 from retargeting.sources.bvh import load_bvh
 
@@ -53,7 +54,7 @@ ROOT Hips
 }
 MOTION
 Frames: 2
-Frame Time: 0.01
+Frame Time: 0.1
 0 1 0 0 0 0 0 0 0
 0 1 0.5 0 0 90 0 0 0
 """
@@ -89,7 +90,7 @@ def test_forward_kinematics_and_axis_conversion(tmp_path):
         (lambda t: t.replace("0 1 0.5 0 0 90", "0 1 x 0 0 90"), "frame 1", "not a number"),
         (lambda t: t.replace("CHANNELS 3 Zrotation", "CHANNELS 3 Wrotation"), "line 9", "unknown"),
         (lambda t: t[: t.index("MOTION")], "end of file", "no MOTION"),
-        (lambda t: t.replace("Frame Time: 0.01", "Frame Time: 0"), "line", "positive"),
+        (lambda t: t.replace("Frame Time: 0.1", "Frame Time: 0"), "line", "positive"),
     ],
 )
 def test_broken_files_name_the_file_the_place_and_the_problem(tmp_path, edit, where, problem):
@@ -98,3 +99,28 @@ def test_broken_files_name_the_file_the_place_and_the_problem(tmp_path, edit, wh
         load_bvh(path)
     message = str(error.value)
     assert str(path) in message and where in message and problem in message, message
+
+
+@pytest.mark.parametrize(
+    ("change", "frame"),
+    [
+        (lambda i, v: v + 1e6 if 40 <= i < 60 else v, "frame 39"),  # the root jumps away
+        (lambda i, v: v * 1e6, r"frame \d+"),  # every root position x 1e6
+    ],
+)
+def test_a_root_no_body_could_follow_is_refused(cmu_dir, tmp_path, change, frame):
+    text = (cmu_dir / "02_03.bvh").read_text()
+    head, motion = text.split("MOTION")
+    lines = motion.strip().split("\n")
+    frames = []
+    for index, line in enumerate(lines[2:122]):
+        values = line.split()
+        root = [change(index, float(x)) for x in values[:3]]
+        frames.append(" ".join([*map(repr, root), *values[3:]]))
+    path = write(tmp_path, f"{head}MOTION\nFrames: {len(frames)}\n{lines[1]}\n" + "\n".join(frames))
+    with pytest.raises(MotionFormatError, match=f"{frame}: the root moves at .* m/s"):
+        load_bvh(path)
+    # through the command: a clean error, and no dataset or .partial left behind
+    out = tmp_path / "out.h5"
+    assert main(["retarget", str(path), "--morphology", "human_legs_80", "-o", str(out), "-q"]) == 2
+    assert not out.exists() and not out.with_name("out.h5.partial").exists()

@@ -116,6 +116,10 @@ def _diagnostic(results):
     results["agent"]["is_controller"] = False
 
 
+def _diagnostic_by_name(results):  # a diagnostic agent's name, its flag left true
+    results["agent"]["spec"] = "reference"
+
+
 def _claimed_success(results):
     results["episodes"][0]["success"] = True
 
@@ -128,6 +132,7 @@ TAMPERING = {
     "a non-finite number": (_non_finite, "field 'episodes[1].coverage': non-finite number nan"),
     "a schema violation": (_schema, "field 'episodes[0].seed': 'zero' is not of type 'integer'"),
     "a diagnostic agent": (_diagnostic, "is diagnostic"),
+    "a diagnostic agent by name": (_diagnostic_by_name, "names 'reference', a diagnostic agent"),
     "a claimed success": (_claimed_success, "success, but the episode did not run the whole clip"),
 }
 
@@ -217,12 +222,16 @@ def test_migrations_are_versioned_and_a_newer_store_is_refused(tmp_path):
 
 
 def _entry(
-    identifier: int, episodes: list[dict], method: str, interface: str = "excitation"
+    identifier: int,
+    episodes: list[dict],
+    method: str,
+    interface: str = "excitation",
+    verified: bool = False,
 ) -> Entry:
     results = {"tasks": ["legs80-walk"], "seeds": [0], "episodes": episodes}
     results["agent"] = {"name": method, "action_interface": interface}
     metadata = {**METADATA, "method": method}
-    return Entry(identifier, "", metadata, results, False, False, None)
+    return Entry(identifier, "", metadata, results, verified, verified, None)
 
 
 def _episode(clip: str, success: bool, mpjpe: float, steps: int, clip_steps: int = 180) -> dict:
@@ -250,6 +259,20 @@ def test_ranking_is_by_success_then_mpjpe_and_ties_share_a_rank():
     assert standings[0].success == 1.0 and standings[0].success_ci == [1.0, 1.0]
     perfect = _entry(5, [_episode(c, True, 0.0, 180) for c in clips], "perfect")
     assert task_standings([perfect], "legs80-walk")[0].score == pytest.approx(100.0)
+
+
+def test_verified_entries_rank_before_self_reported_ones():
+    # a fabricated or cloned entry can be consistent in itself; only a re-run proves it
+    clips = get_task("legs80-walk").test
+    claimed = _entry(1, [_episode(c, True, 5.0, 180) for c in clips], "too good")
+    rerun = _entry(2, [_episode(c, False, 90.0, 40) for c in clips], "honest", verified=True)
+    other = _entry(3, [_episode(c, False, 95.0, 40) for c in clips], "honest 2", verified=True)
+    standings = task_standings([claimed, rerun, other], "legs80-walk")
+    assert [(s.entry.id, s.standing, s.rank) for s in standings] == [
+        (2, "verified", 1),
+        (3, "verified", 2),
+        (1, "self-reported", 1),
+    ]
 
 
 def test_two_interfaces_are_never_ranked_as_one():
@@ -421,7 +444,7 @@ def test_the_reference_replay_is_refused_whatever_its_flag_says(tmp_path):
     run("reference", ["legs80-walk"], out=out, progress=False)
     results = json.loads((out / RESULTS_FILE).read_text())
     results["agent"]["is_controller"] = True  # the flag flipped by hand
-    results["agent"]["name"] = "my controller"
+    results["agent"]["name"] = results["agent"]["spec"] = "my controller"
     (out / RESULTS_FILE).write_text(json.dumps(results))
     with pytest.raises(SubmissionError, match="tracks with zero error"):
         load(out, metadata=METADATA)

@@ -64,6 +64,18 @@ def test_speed_and_cadence_are_those_of_people(spec, cadence):
     assert cadence[0] < steps_per_minute < cadence[1]
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_the_pelvis_moves_as_a_body_can(spec):
+    # a pelvis that stepped down 17 cm in one frame where a new stance leg took over (walk
+    # 1.8 m/s) gave references no body could follow
+    motion = generate(spec)
+    velocity = np.diff(motion.keypoint("pelvis"), axis=0) * motion.fps
+    assert np.abs(velocity[:, 2]).max() < 1.0  # m/s, vertical
+    assert np.linalg.norm(velocity[:, :2], axis=1).max() < 1.2 * spec.speed + 0.1
+    every = np.linalg.norm(np.diff(motion.keypoints, axis=0), axis=2) * motion.fps
+    assert every.max() < 12.0  # m/s: a swinging foot, at most
+
+
 def test_turning_follows_the_turn_rate():
     spec = GaitSpec("walk", 1.2, turn_rate=30.0, duration=4.0)
     motion = generate(spec)

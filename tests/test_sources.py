@@ -45,7 +45,10 @@ def test_knee_flexion_moves_the_ankle_behind_the_knee(tmp_path):
     poses = np.zeros((2, 72))
     poses[:, :3] = STANDING
     poses[1, 3 * 4] = np.pi / 2  # left knee (SMPL joint 4) flexed 90 degrees about its x
-    motion = load_amass(write_amass(tmp_path / "knee.npz", frames=2, poses=poses))
+    # two frames a second apart: a knee bent 90 degrees in 1/120 s would be refused as faster
+    # than a body moves
+    path = write_amass(tmp_path / "knee.npz", frames=2, poses=poses, mocap_framerate=np.array(1.0))
+    motion = load_amass(path)
     hip, knee, ankle = (motion.keypoint(n)[1] for n in ("l_hip", "l_knee", "l_ankle"))
     left = motion.keypoint("l_hip")[0] - motion.keypoint("r_hip")[0]
     forward = np.cross(left, [0.0, 0.0, 1.0])  # x forward, y left, z up is right-handed
@@ -88,7 +91,7 @@ def test_a_file_that_is_not_an_npz_is_refused(tmp_path):
 
 
 def test_keypoint_file_round_trip(tmp_path):
-    points = np.random.default_rng(0).normal(size=(30, 2, 3))
+    points = 0.1 * np.random.default_rng(0).normal(size=(30, 2, 3))  # a few m/s at 25 fps
     np.savez(tmp_path / "k.npz", keypoints=points, keypoint_names=np.array(["a", "b"]), fps=25)
     motion = load_motion(tmp_path / "k.npz")
     assert motion.keypoint_names == ("a", "b")

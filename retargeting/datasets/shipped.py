@@ -32,7 +32,7 @@ import morphologies
 from retargeting.datasets.build import build_dataset
 from retargeting.datasets.read import open_dataset
 from retargeting.datasets.schema import DatasetFormatError
-from retargeting.datasets.suites import BUILT_IN, BuiltInSuite
+from retargeting.datasets.suites import BUILT_IN, BuiltInSuite, is_current
 from retargeting.datasets.write import DatasetWriter
 from retargeting.files import write_text
 from retargeting.retarget import RETARGET_VERSION
@@ -159,8 +159,10 @@ def ship(
     for name in bodies or spec.bodies:
         body = morphologies.get(name)
         built = work / suite / f"{name}.h5"
-        if not built.exists():
-            build_dataset(spec.inputs(), body, built, gates=spec.gates, progress=progress)
+        inputs = spec.inputs()
+        if not is_current(built, inputs, body):  # an earlier build of other inputs or code
+            built.unlink(missing_ok=True)
+            build_dataset(inputs, body, built, gates=spec.gates, progress=progress)
         key = f"{suite}/{name}.h5"
         target = root / key
         target.parent.mkdir(parents=True, exist_ok=True)

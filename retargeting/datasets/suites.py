@@ -16,16 +16,20 @@ the copies it builds (the tasks read the shipped copies, `retargeting.datasets.s
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
+
 from morphologies import Morphology
 from retargeting.datasets.build import MotionInput
 from retargeting.datasets.read import open_dataset
 from retargeting.datasets.schema import DatasetFormatError
+from retargeting.motion import Motion
 from retargeting.quality import Gates
 from retargeting.retarget import RETARGET_VERSION
 from retargeting.sources.amass import load_amass
@@ -103,18 +107,23 @@ def is_current(path: Path, inputs: list[MotionInput], morphology: Morphology) ->
     return stale_reason(path, inputs, morphology) is None
 
 
+def _content(motion: Motion) -> str:
+    """A digest of a motion's keypoints: part of the build's creation parameters, so that a
+    change to a source's code or files makes the datasets built from it out of date, as an
+    edited input file does for `benchmark retarget`."""
+    return "sha256:" + hashlib.sha256(np.ascontiguousarray(motion.keypoints).tobytes()).hexdigest()
+
+
+def _loaded(name: str, motion: Motion, origin: str) -> MotionInput:
+    return MotionInput(name, lambda: motion, f"{origin} {_content(motion)}")
+
+
 def default_inputs() -> list[MotionInput]:
-    return [
-        MotionInput(spec.name, lambda spec=spec: generate(spec), f"procedural:{spec}")
-        for spec in DEFAULT_GAITS
-    ]
+    return [_loaded(s.name, generate(s), f"procedural:{s}") for s in DEFAULT_GAITS]
 
 
 def ostrich_real_inputs() -> list[MotionInput]:
-    return [
-        MotionInput(name, lambda name=name: load_ostrich(name), f"ostrich-mocap:{name}")
-        for name in OSTRICH_CLIPS
-    ]
+    return [_loaded(n, load_ostrich(n), f"ostrich-mocap:{n}") for n in OSTRICH_CLIPS]
 
 
 BUILT_IN = {

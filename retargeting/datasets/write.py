@@ -112,8 +112,12 @@ class DatasetWriter:
         return self.path
 
     def abandon(self) -> None:
-        """Stop without publishing; the `.partial` file stays for a later resume."""
+        """Stop without publishing; the `.partial` file stays for a later resume, unless it
+        holds no clip (then there is nothing to resume, and nothing is left behind)."""
+        empty = not self.done
         self._file.close()
+        if empty:
+            self.partial.unlink(missing_ok=True)
 
     def __enter__(self) -> DatasetWriter:
         return self

@@ -33,6 +33,8 @@ from scipy.interpolate import CubicSpline, PchipInterpolator
 from retargeting.motion import Motion, MotionMeta
 
 GRAVITY = 9.81
+# m/s, the fastest the pelvis rises or falls (about the peak in running, Novacheck 1998)
+PELVIS_MAX_VERTICAL_SPEED = 0.6
 SWING_CLEARANCE = 0.025  # m, least height of a swinging foot at mid-swing; rises fast after toe-off
 _PHASE = np.linspace(0.0, 1.0, 11)
 # degrees at 0, 10, ..., 100 % of the cycle from heel strike; + = flexion / dorsiflexion
@@ -149,6 +151,9 @@ def generate(spec: GaitSpec) -> Motion:
     height = implied.min(axis=0)
     known = np.isfinite(height)
     height = PchipInterpolator(times[known], height[known])(times)
+    # the lower envelope steps down where a new stance leg takes over (17 cm in one frame at
+    # 1.8 m/s); a pelvis cannot, so the envelope is made continuous from below
+    height = _continuous_below(height, spec.fps)
     path = np.zeros((len(times), 3))
     middle = (heading[1:] + heading[:-1]) / 2
     path[1:, 0] = np.cumsum(np.diff(distance) * np.cos(middle))
@@ -185,7 +190,7 @@ def generate(spec: GaitSpec) -> Motion:
             )
         if np.all(height <= allowed + 1e-9):
             break
-        height = np.minimum(height, allowed)
+        height = _continuous_below(np.minimum(height, allowed), spec.fps)
     for side in ("r", "l"):
         out[f"{side}_knee"] = _two_link_knee(
             out[f"{side}_hip"], out[f"{side}_ankle"], thigh, shank, forward
@@ -208,6 +213,16 @@ def generate(spec: GaitSpec) -> Motion:
             original_fps=spec.fps,
         ),
     )
+
+
+def _continuous_below(height: np.ndarray, fps: float) -> np.ndarray:
+    """The highest curve nowhere above `height` whose vertical speed stays within
+    PELVIS_MAX_VERTICAL_SPEED: height(s) + speed |t - s| minimised over s (the lower
+    envelope of cones under the curve). It equals `height` wherever that already moves
+    slower, and ramps down ahead of a step down, so stance feet stay within reach."""
+    times = np.arange(len(height)) / fps
+    cones = height[None, :] + PELVIS_MAX_VERTICAL_SPEED * np.abs(times[:, None] - times[None, :])
+    return cones.min(axis=1)
 
 
 def _effort(spec: GaitSpec, times: np.ndarray) -> np.ndarray:
