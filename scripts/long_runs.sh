@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Longer PPO runs on legs80-walk with the best levers of the issue-17 ablation combined
-# (docs/results.md, section 1): the reference_length servo, Kinesis's any-keypoint training
+# (docs/results.md, section 2): the reference_length servo, Kinesis's any-keypoint training
 # termination, 16 environments per rollout and initial log-std -1.5. One run folder per seed
 # under runs/long/; re-running continues unfinished runs (--resume).
-# Usage: bash scripts/long_runs.sh STEPS SEED...   (5M steps: about 40 min a seed on 2 cores)
+# Usage: bash scripts/long_runs.sh STEPS SEED...   (3M steps: about 37 min a seed on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS="$1"
