@@ -70,6 +70,8 @@ class Motion:
             raise MotionFormatError(
                 where, "keypoints", f"expected at least 2 frames, got {points.shape[0]}"
             )
+        if points.shape[1] == 0:
+            raise MotionFormatError(where, "keypoints", "expected at least one keypoint, got none")
         if points.shape[1] != len(self.keypoint_names):
             raise MotionFormatError(
                 where,

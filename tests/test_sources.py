@@ -115,6 +115,10 @@ def test_keypoint_file_round_trip(tmp_path):
             {"keypoints": np.zeros((5, 2, 3)), "keypoint_names": np.array(["a", "b"]), "fps": -1.0},
             "fps",
         ),
+        (  # no keypoint at all (found by the fuzz test)
+            {"keypoints": np.zeros((5, 0, 3)), "keypoint_names": np.array([], "<U1"), "fps": 30.0},
+            "keypoints",
+        ),
     ],
 )
 def test_bad_keypoint_files_are_refused(tmp_path, fields, where):
