@@ -53,7 +53,7 @@ POLICY_FILE = "policy.onnx"
 SCHEMA_VERSION = 1
 # bytes; a full suite run with 10 seeds is about 1 MB of results
 # built-in agents that are not controllers (benchmark.agents): refused by name
-DIAGNOSTIC_AGENTS = frozenset(n for n, a in BUILT_IN.items() if not is_controller(a()))
+DIAGNOSTIC_AGENTS = frozenset(n for n, a in BUILT_IN.items() if not is_controller(a))
 LIMITS = {RESULTS_FILE: 16 << 20, METADATA_FILE: 1 << 20, POLICY_FILE: 64 << 20}
 # episode metrics that are NaN when an episode tracked no step (it ended on its first)
 UNTRACKED_NAN = (

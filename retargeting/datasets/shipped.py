@@ -156,10 +156,10 @@ def ship(
     rounding that storing float32 made."""
     spec = built_in(suite)
     roundings = {}
+    inputs = spec.inputs()  # the same motions for every body
     for name in bodies or spec.bodies:
         body = morphologies.get(name)
         built = work / suite / f"{name}.h5"
-        inputs = spec.inputs()
         if not is_current(built, inputs, body):  # an earlier build of other inputs or code
             built.unlink(missing_ok=True)
             build_dataset(inputs, body, built, gates=spec.gates, progress=progress)
