@@ -12,7 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from baselines.compare import RunFolderError, compare, load_run, plot
-from baselines.config import TrainConfig
+from baselines.config import BACKENDS, TrainConfig
 from benchmark.tables import format_table
 from retargeting.files import check_output
 
@@ -26,7 +26,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         final = train(config, out, resume=args.resume, progress=not args.quiet)
-    except (CheckpointError, FileExistsError, ValueError, FloatingPointError) as error:
+    except (CheckpointError, FileExistsError, ImportError, ValueError, FloatingPointError) as error:
         print(f"benchmark: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -112,11 +112,14 @@ HELP = {
     "(Kinesis's)",
     "termination_distance": "metres x size scale (default: 0.5 for mean-error, 0.15 for "
     "any-keypoint)",
+    "backend": "where training steps its environments: cpu | mjx (batched on the JAX "
+    "device; pip install -e '.[gpu]'); evaluation always runs on the CPU",
     "termination_curriculum": "adapt the distance from its start down to 0.1 m as fewer "
     "episodes terminate (MuscleMimic's rule)",
 }
 CHOICES = {
     "algo": ("ppo", "dep-ppo"),
+    "backend": BACKENDS,
     "switching": ("stochastic", "deterministic"),
     "dep_actions": ("policy-logprob", "exclude"),
 }

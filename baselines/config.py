@@ -11,6 +11,8 @@ from benchmark.env import TERMINATION_RULES
 from benchmark.interfaces import INTERFACES
 from benchmark.tasks import get_task
 
+BACKENDS = ("cpu", "mjx")
+
 
 @dataclass
 class TrainConfig:
@@ -48,6 +50,9 @@ class TrainConfig:
     termination: str = "mean-error"  # or "any-keypoint" (Kinesis's training rule)
     termination_distance: float | None = None  # metres x size scale; None: the rule's default
     termination_curriculum: bool = False  # adapt the distance (`TerminationCurriculum`)
+    # where training's environments step: "cpu" (MuJoCo C in worker processes) or "mjx"
+    # (benchmark.mjx_env, batched on the JAX device; the `gpu` extra). Evaluation is the CPU's.
+    backend: str = "cpu"
 
     def __post_init__(self) -> None:
 
@@ -56,6 +61,7 @@ class TrainConfig:
             "action_interface": (self.action_interface, tuple(INTERFACES)),
             "termination": (self.termination, tuple(TERMINATION_RULES)),
             "algo": (self.algo, ("ppo", "dep-ppo")),
+            "backend": (self.backend, BACKENDS),
             "switching": (self.switching, ("stochastic", "deterministic")),
             "dep_actions": (self.dep_actions, ("policy-logprob", "exclude")),
         }

@@ -86,6 +86,39 @@ def _make_env(config: TrainConfig):
     return make
 
 
+MJX_INSTALL = (
+    "--backend mjx needs JAX and MuJoCo's MJX: pip install -e '.[gpu]' (on an NVIDIA GPU "
+    "also pip install 'jax[cuda12]'); docs/gpu.md"
+)
+
+
+def _mjx_env() -> Any:
+    """benchmark.mjx_env, or an ImportError that says how to install it."""
+    try:
+        from benchmark import mjx_env  # noqa: PLC0415 (optional: the gpu extra)
+    except ImportError as error:
+        raise ImportError(f"{MJX_INSTALL} ({error})") from None
+    return mjx_env
+
+
+def _vector_env(config: TrainConfig) -> Any:
+    """The training environments: worker processes on the CPU, or worlds on the JAX device."""
+    if config.backend == "cpu":
+        return SharedMemoryVectorEnv(
+            _make_env(config),
+            config.envs,
+            workers=config.workers,
+            info_keys=("episode_steps", "ended_by"),
+        )
+    return _mjx_env().MjxVectorEnv(
+        config.task,
+        config.envs,
+        action_interface=config.action_interface,
+        termination=config.termination,
+        termination_distance=config.termination_distance,
+    )
+
+
 def _reset_seeds(config: TrainConfig, iteration: int) -> list[int]:
     sequence = np.random.SeedSequence([config.seed, iteration])
     return [int(s) for s in sequence.generate_state(config.envs)]
@@ -284,6 +317,7 @@ RESUMED_CONFIG = (
     "termination",
     "termination_distance",
     "termination_curriculum",
+    "backend",
 )
 
 
@@ -300,6 +334,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     checkpoint_path = out / "checkpoint.pt"
     if checkpoint_path.exists() and not resume:
         raise FileExistsError(f"{out} holds a run already; pass --resume to continue it")
+    if config.backend == "mjx":  # before anything is written: installed, and the body runs
+        _mjx_env().put_model(task)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)  # the rollout's; `update` takes config.threads
     torch.manual_seed(config.seed)
@@ -396,12 +432,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     if not curve:
         record_evaluation()
         checkpoint()
-    envs = SharedMemoryVectorEnv(
-        _make_env(config),
-        config.envs,
-        workers=config.workers,
-        info_keys=("episode_steps", "ended_by"),
-    )
+    envs = _vector_env(config)
     training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in eval_env.tracked)
     if curriculum is not None:
         envs.set_attr("termination_distance", curriculum.distance)

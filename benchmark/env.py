@@ -34,6 +34,7 @@ keypoint farthest off (`ended_by`, -1 otherwise).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium
@@ -66,6 +67,30 @@ def resolve_termination_distance(rule: str, distance: float | None = None) -> fl
             f"termination_distance must be a positive distance in metres, got {value!r}"
         )
     return value
+
+
+@dataclass(frozen=True)
+class StepArrays:
+    """What a step reads besides MuJoCo's data, for a backend that steps the same task
+    (`benchmark.mjx_env`): the rows and ids it reads, the muscle normalisation, the
+    references of every clip by name."""
+
+    tracked_ids: np.ndarray  # body or site id of each tracked keypoint
+    tracked_sites: np.ndarray  # True where the keypoint is a site
+    pelvis_row: int
+    root_body: int
+    forward: np.ndarray  # the body's forward axis in its root frame
+    up: np.ndarray
+    length_low: np.ndarray
+    length_span: np.ndarray
+    peak_force: np.ndarray
+    foot_of_geom: np.ndarray  # 0 (right foot), 1 (left) or -1 per geom
+    floor: int
+    joint_adr: np.ndarray  # qpos address of each scored joint
+    substeps: int
+    scale: float  # the body's size scale
+    reference_velocity: dict[str, np.ndarray]  # keypoint velocities per clip, (T, K, 3)
+    reference_lengths: dict[str, np.ndarray]  # muscle lengths per clip (reference_length)
 
 
 class ImitationEnv(gymnasium.Env):
@@ -138,7 +163,7 @@ class ImitationEnv(gymnasium.Env):
         first, last = mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQACC
         self._divergence_counts = self.data.warning.number[int(first) : int(last) + 1]
         self._reference_velocity = {
-            clip.name: _backward_velocity(clip.keypoints, clip.fps) for clip in self.clips
+            clip.name: backward_velocity(clip.keypoints, clip.fps) for clip in self.clips
         }
 
         count = model.nbody - 1  # every body but the world
@@ -176,6 +201,27 @@ class ImitationEnv(gymnasium.Env):
             velocity = velocity * self._length_span
             force = force * self._peak_force
         return morphologies.MuscleReadings(length, velocity, force, activation)
+
+    def step_arrays(self) -> StepArrays:
+        """The arrays this environment's steps read besides MuJoCo's data."""
+        return StepArrays(
+            self._tracked_ids,
+            self._tracked_sites,
+            self._pelvis_row,
+            self._root_body,
+            self._forward,
+            self._up,
+            self._length_low,
+            self._length_span,
+            self._peak_force,
+            self._foot_of_geom,
+            self._floor,
+            self._joint_adr,
+            self._substeps,
+            self.scale,
+            self._reference_velocity,
+            self._reference_lengths,
+        )
 
     @property
     def observation_size(self) -> int:
@@ -339,7 +385,7 @@ class ImitationEnv(gymnasium.Env):
         )
 
 
-def _backward_velocity(points: np.ndarray, fps: float) -> np.ndarray:
+def backward_velocity(points: np.ndarray, fps: float) -> np.ndarray:
     """Keypoint velocities as the body's are measured: backward differences (0 at frame 0)."""
     velocity = np.zeros_like(points)
     velocity[1:] = np.diff(points, axis=0) * fps

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv and installs crossmimic with its dev and ray extras.
+# Creates .venv and installs crossmimic with its dev, ray and gpu extras (gpu: JAX and MJX,
+# whose backend CI tests on JAX's CPU backend).
 # PyTorch first: `torch==2.13.0` resolves to a local CPU build where one lies on the machine;
 # installing it before the project keeps pip from pulling the CUDA build for `torch>=2.2,<3`.
 set -euo pipefail
@@ -28,4 +29,4 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/python -m pip install --quiet "torch==2.13.0" \
     || echo "setup: torch==2.13.0 is not available here; the project's range will pick a build" >&2
 fi
-.venv/bin/python -m pip install --quiet -e ".[dev,ray]"
+.venv/bin/python -m pip install --quiet -e ".[dev,ray,gpu]"
