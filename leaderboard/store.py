@@ -7,7 +7,8 @@ which tasks it scores. A submission lands once: its digest is unique.
 
 SQLite: every transaction begins IMMEDIATE (takes the write lock at once, so two writers
 queue instead of deadlocking), the journal is WAL (readers do not block the writer), and a
-busy writer is waited for up to `BUSY_TIMEOUT_S`.
+busy writer is waited for up to `BUSY_TIMEOUT_S` (opening a board is retried that long when
+SQLite refuses it as locked without waiting).
 
 Migrations are ordered functions; `schema_version` records the last one applied. A new
 schema is a new function appended to `MIGRATIONS` (never an edit of an old one), and the
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,13 +137,28 @@ class Store:
         else:
             self.engine = sa.create_engine(self.url)
         try:
-            self.migrate()
+            self._migrate_when_free()
         except sa.exc.DatabaseError as error:  # not a database, or a damaged one
             reason = str(error.orig).splitlines()[0] if error.orig else str(error)
             raise StoreError(
                 f"{self.url}: not a leaderboard database this crossmimic can read ({reason}); "
                 "point --store at another file, or restore this one from a backup"
             ) from None
+
+    def _migrate_when_free(self) -> None:
+        """`migrate`, retried while SQLite answers "database is locked": a connection that
+        opens a new database as others do (switching it to WAL) can be refused at once,
+        without the busy handler's wait (seen with 8 processes submitting to a new board)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self.migrate()
+                return
+            except sa.exc.OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                    raise
+                self.engine.dispose()  # the refused connection is not reused
+                time.sleep(random.uniform(0.01, 0.1))
 
     @contextmanager
     def _transaction(self) -> Iterator[sa.Connection]:

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from benchmark.runner import aggregate, run
 from benchmark.tasks import TASKS, get_task
@@ -184,6 +185,26 @@ def test_a_nan_the_protocol_produces_is_accepted(zero_dir):
     results["results"] = aggregate([get_task("legs80-walk")], "test", [0, 1], results["episodes"])
     with pytest.raises(SubmissionError, match=r"episodes\[1\].velocity_error': non-finite"):
         validate(type(submission)(metadata=submission.metadata, results=results))
+
+
+def test_a_board_refused_as_locked_is_opened_when_free(tmp_path, monkeypatch):
+    # SQLite can refuse a new board's open as "database is locked" without waiting (1 in
+    # about 300 opens by 16 processes at once, switching it to WAL): Store retries
+    refusals = [2]
+    migrate = Store.migrate
+
+    def refused_twice(self):
+        if refusals[0]:
+            refusals[0] -= 1
+            raise sa.exc.OperationalError("BEGIN", {}, Exception("database is locked"))
+        return migrate(self)
+
+    monkeypatch.setattr(Store, "migrate", refused_twice)
+    assert Store(tmp_path / "board.sqlite").version() == len(MIGRATIONS)
+    assert refusals == [0]
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(StoreError, match="not a leaderboard database"):
+        Store(tmp_path / "junk.sqlite")  # other database errors are not retried
 
 
 def _submit_one(args) -> int | str:
