@@ -142,9 +142,9 @@ class MjxVectorEnv:
         self.single_observation_space = probe.observation_space
         self.single_action_space = probe.action_space
         self.num_envs = int(num_envs)
-        self.split = split
         self.info_keys = tuple(info_keys)
         self.tables, self.static = build(probe)
+        self._clip_names = [c.name for c in probe.clips]  # the tables' clip order
         self._template = mjx.make_data(self.model)
         self._worlds: World | None = None
         self._actions: np.ndarray | None = None
@@ -186,7 +186,7 @@ class MjxVectorEnv:
         clips = np.full(self.num_envs, -1)
         starts = np.full(self.num_envs, -1)
         if options:  # {"clip": [name per world], "start": [frame per world]}
-            names = [c.name for c in self.task.load_clips(self.split)]
+            names = self._clip_names
             clips = np.array([names.index(n) for n in options.get("clip", [])] or clips)
             starts = np.asarray(options.get("start", starts))
         self._worlds, observation = self._reset(
