@@ -107,7 +107,7 @@ HELP = {
     "dep_actions": "DEP's actions in the update: policy-logprob | exclude",
     "dep_original": "reproduce the reference DEP-RL's quirks",
     "action_interface": "how actions reach the muscles: excitation | muscle_length | "
-    "reference_length",
+    "reference_length | joint_target",
     "termination": "how training episodes end: mean-error (protocol v1's) | any-keypoint "
     "(Kinesis's)",
     "termination_distance": "metres x size scale (default: 0.5 for mean-error, 0.15 for "

@@ -68,6 +68,13 @@ class TrainConfig:
         for name, (value, allowed) in checks.items():
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if self.action_interface == "joint_target" and self.algo == "dep-ppo":
+            raise ValueError(
+                "action_interface joint_target: DEP-PPO is not offered with it (DEP's sensors "
+                "and motors are the muscles, joint_target's actions are joint angles)"
+            )
+        if self.action_interface == "joint_target" and self.backend == "mjx":
+            raise ValueError("action_interface joint_target runs on backend 'cpu' only")
         if self.envs * self.rollout % self.minibatches:
             raise ValueError("envs x rollout must divide into the minibatches")
         if self.dep_preset is None:

@@ -16,7 +16,8 @@ The arithmetic is compiled (`benchmark.kernels`); `tests/test_observation.py` ch
 Action: one value per muscle in [-1, 1], read by the task's action interface
 (`benchmark.interfaces`): `excitation` (a + 1) / 2 held for the substeps (protocol v1's
 reference), `muscle_length`, a target length per muscle held by a servo at every substep, or
-`reference_length`, the same servo around the muscle lengths of the reference pose.
+`reference_length`, the same servo around the muscle lengths of the reference pose; or, one
+value per controlled joint, `joint_target`, a target angle around the reference pose.
 Reward (Kinesis weights): 0.6 exp(-200 e_pos) + 0.2 exp(-5 e_vel) + 0.1 exp(-3 tilt^2)
   + 0.1 exp(-0.05 (|u|_1 + |u|_2)); e_pos, e_vel are mean squared component errors of
   the tracked keypoints' positions and velocities, u the excitations.
@@ -171,12 +172,16 @@ class ImitationEnv(gymnasium.Env):
         # angular velocities, foot contacts, muscles; the task terms follow
         sizes = [4, 3 * count, 6 * count, 3 * count, 3 * count, 2, 4 * model.nu]
         self._proprioception_size = sum(sizes)
-        self._actuation = interfaces.make(action_interface, model, self._substeps)
-        self._reference_lengths = {
-            clip.name: interfaces.reference_lengths(model, clip.qpos)
+        self._actuation = interfaces.make(
+            action_interface, model, self._substeps, tuple(self.body.joints)
+        )
+        # what the interface reads of each clip frame (reference lengths, joint states)
+        self._references = {
+            clip.name: self._actuation.references(model, clip.qpos, clip.qvel)
             for clip in (self.clips if self._actuation.uses_reference else [])
         }
-        self.action_space = gymnasium.spaces.Box(-1.0, 1.0, (model.nu,), np.float32)
+        size = self._actuation.action_size
+        self.action_space = gymnasium.spaces.Box(-1.0, 1.0, (size,), np.float32)
         size = self.observation_size
         self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (size,), np.float32)
         self._next = 0
@@ -220,7 +225,7 @@ class ImitationEnv(gymnasium.Env):
             self._substeps,
             self.scale,
             self._reference_velocity,
-            self._reference_lengths,
+            self._references if self.action_interface == "reference_length" else {},
         )
 
     @property
@@ -266,18 +271,19 @@ class ImitationEnv(gymnasium.Env):
         if action.dtype.kind not in "iuf":
             raise ValueError(f"action must be real numbers, got an array of {action.dtype}")
         if action.shape != self.action_space.shape:
-            raise ValueError(f"action must have shape ({self.model.nu},), got {action.shape}")
+            shape = self.action_space.shape
+            raise ValueError(f"action must have shape {shape}, got {action.shape}")
         data, model, clip = self.data, self.model, self.clip
         failure = None
         if self.replay_reference:
             if not np.all(np.isfinite(action)):
                 raise ValueError("action contains NaN or infinite values")
-            effort = kernels.excite(action, np.zeros(model.nu))
+            effort = kernels.excite(action, np.zeros(len(action)))
             data.qpos[:] = clip.qpos[self.frame + 1]
             data.qvel[:] = clip.qvel[self.frame + 1]
             mujoco.mj_forward(model, data)
         else:
-            reference = self._reference_lengths.get(clip.name)
+            reference = self._references.get(clip.name)
             if reference is not None:
                 reference = reference[self.frame + 1]
             effort = self._actuation.step(model, data, action, reference)

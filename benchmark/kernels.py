@@ -346,3 +346,252 @@ def effort(excitation: np.ndarray) -> float:
         total += u
         squares += u * u
     return total + math.sqrt(squares)
+
+
+@numba.njit(cache=True)
+def joint_coupling(
+    qpos: np.ndarray,
+    joint_dof: np.ndarray,
+    coupled_dof: np.ndarray,
+    coupled_joint: np.ndarray,
+    coupled_qadr: np.ndarray,
+    coupled_x0: np.ndarray,
+    coupled_coef: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """(nv, J) dof velocities per unit velocity of each controlled joint into `out`: 1 at the
+    joint's own dof, and d y / d x for each dof y = poly(x) that a joint equality ties to it
+    (MyoLeg's knee moves its translations and patella this way)."""
+    out[:, :] = 0.0
+    for k in range(joint_dof.shape[0]):
+        out[joint_dof[k], k] = 1.0
+    for e in range(coupled_dof.shape[0]):
+        x = qpos[coupled_qadr[e]] - coupled_x0[e]
+        a = coupled_coef[e]
+        out[coupled_dof[e], coupled_joint[e]] = a[1] + x * (
+            2.0 * a[2] + x * (3.0 * a[3] + x * 4.0 * a[4])
+        )
+
+
+@numba.njit(cache=True)
+def joint_torques(
+    targets: np.ndarray,
+    target_velocity: np.ndarray,
+    qpos: np.ndarray,
+    qvel: np.ndarray,
+    joint_qadr: np.ndarray,
+    joint_dof: np.ndarray,
+    coupling: np.ndarray,
+    full_mass: np.ndarray,
+    bias_force: np.ndarray,
+    omega: float,
+) -> np.ndarray:
+    """Desired torques of the controlled joints: PD at the acceleration level, scaled by the
+    joints' effective inertia, plus the forces to cancel,
+    tau = C^T M C (omega^2 (q* - q) + 2 omega (v* - v)) + C^T bias_force."""
+    nv, joints = coupling.shape
+    accel = np.empty(joints)
+    for k in range(joints):
+        accel[k] = omega * omega * (targets[k] - qpos[joint_qadr[k]]) + 2.0 * omega * (
+            target_velocity[k] - qvel[joint_dof[k]]
+        )
+    dof_accel = np.zeros(nv)  # C accel: every dof's acceleration, coupled ones included
+    for r in range(nv):
+        for k in range(joints):
+            dof_accel[r] += coupling[r, k] * accel[k]
+    force = np.empty(nv)  # M C accel + bias
+    for r in range(nv):
+        total = bias_force[r]
+        for c in range(nv):
+            total += full_mass[r, c] * dof_accel[c]
+        force[r] = total
+    torques = np.zeros(joints)
+    for k in range(joints):
+        for r in range(nv):
+            torques[k] += coupling[r, k] * force[r]
+    return torques
+
+
+@numba.njit(cache=True)
+def muscle_joint_torques(
+    coupling: np.ndarray,
+    moment_rownnz: np.ndarray,
+    moment_rowadr: np.ndarray,
+    moment_colind: np.ndarray,
+    moment: np.ndarray,
+    length: np.ndarray,
+    velocity: np.ndarray,
+    lengthrange: np.ndarray,
+    acc0: np.ndarray,
+    gainprm: np.ndarray,
+    biasprm: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(matrix, offset): the controlled joints' torques at muscle activations a are
+    matrix @ a + offset, from MuJoCo's sparse moment arms, gains and passive forces at the
+    present lengths and velocities, through the coupling C."""
+    joints = coupling.shape[1]
+    muscles = length.shape[0]
+    matrix = np.zeros((joints, muscles))
+    offset = np.zeros(joints)
+    for i in range(muscles):
+        low, high = lengthrange[i, 0], lengthrange[i, 1]
+        gain = muscle_gain(length[i], velocity[i], low, high, acc0[i], gainprm[i])
+        bias = muscle_bias(length[i], low, high, acc0[i], biasprm[i])
+        start = moment_rowadr[i]
+        for n in range(start, start + moment_rownnz[i]):
+            dof, arm = moment_colind[n], moment[n]
+            for k in range(joints):
+                ck = coupling[dof, k]
+                if ck != 0.0:
+                    matrix[k, i] += arm * ck * gain
+                    offset[k] += arm * ck * bias
+    return matrix, offset
+
+
+@numba.njit(cache=True)
+def activation_reach(
+    act: np.ndarray, dynprm: np.ndarray, timestep: float, lower: np.ndarray, upper: np.ndarray
+) -> None:
+    """The activations one substep can reach, into `lower` and `upper`: MuJoCo's muscle
+    time constants (activation dynprm[0] (0.5 + 1.5 a), deactivation dynprm[1] / (0.5 +
+    1.5 a)) and its Euler step, excitation at 0 or 1."""
+    for i in range(act.shape[0]):
+        a = min(max(act[i], 0.0), 1.0)
+        scale = 0.5 + 1.5 * a
+        upper[i] = min(1.0, a + timestep * (1.0 - a) / (dynprm[i, 0] * scale))
+        lower[i] = max(0.0, a - timestep * a * scale / dynprm[i, 1])
+
+
+@numba.njit(cache=True)
+def bounded_least_squares(
+    matrix: np.ndarray,
+    target: np.ndarray,
+    lam: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    x: np.ndarray,
+    sweeps: int,
+) -> None:
+    """min |matrix x - target|^2 + lam |x|^2 over lower <= x <= upper, by cyclic coordinate
+    descent from `x` (clipped into the bounds), in place. Why by hand: scipy's lsq_linear
+    takes about a millisecond for the 14 x 80 problem of a legs substep, three times the
+    substep's physics; warm-started, a few sweeps of this loop take microseconds."""
+    rows, columns = matrix.shape
+    residual = np.empty(rows)
+    for k in range(rows):
+        residual[k] = -target[k]
+    for i in range(columns):
+        x[i] = min(max(x[i], lower[i]), upper[i])
+        for k in range(rows):
+            residual[k] += matrix[k, i] * x[i]
+    for _ in range(sweeps):
+        for i in range(columns):
+            grad, curvature = lam * x[i], lam
+            for k in range(rows):
+                grad += matrix[k, i] * residual[k]
+                curvature += matrix[k, i] * matrix[k, i]
+            if curvature <= 0.0:
+                continue
+            value = min(max(x[i] - grad / curvature, lower[i]), upper[i])
+            delta = value - x[i]
+            if delta != 0.0:
+                x[i] = value
+                for k in range(rows):
+                    residual[k] += matrix[k, i] * delta
+
+
+@numba.njit(cache=True)
+def excitation_to_reach(
+    act: np.ndarray,
+    wanted: np.ndarray,
+    dynprm: np.ndarray,
+    timestep: float,
+    excitation: np.ndarray,
+    excitation_sum: np.ndarray,
+) -> None:
+    """The excitation whose Euler step of MuJoCo's muscle dynamics takes each activation
+    from `act` to `wanted` (clipped to [0, 1]), into `excitation`, added to `excitation_sum`."""
+    for i in range(act.shape[0]):
+        a = min(max(act[i], 0.0), 1.0)
+        scale = 0.5 + 1.5 * a
+        tau = dynprm[i, 0] * scale if wanted[i] > a else dynprm[i, 1] / scale
+        u = min(max(a + tau * (wanted[i] - a) / timestep, 0.0), 1.0)
+        excitation[i] = u
+        excitation_sum[i] += u
+
+
+@numba.njit(cache=True)
+def joint_servo(
+    targets: np.ndarray,
+    target_velocity: np.ndarray,
+    qpos: np.ndarray,
+    qvel: np.ndarray,
+    joint_qadr: np.ndarray,
+    joint_dof: np.ndarray,
+    coupling: np.ndarray,
+    full_mass: np.ndarray,
+    bias_force: np.ndarray,
+    moment_rownnz: np.ndarray,
+    moment_rowadr: np.ndarray,
+    moment_colind: np.ndarray,
+    moment: np.ndarray,
+    length: np.ndarray,
+    velocity: np.ndarray,
+    lengthrange: np.ndarray,
+    acc0: np.ndarray,
+    gainprm: np.ndarray,
+    biasprm: np.ndarray,
+    act: np.ndarray,
+    dynprm: np.ndarray,
+    omega: float,
+    regularisation: float,
+    timestep: float,
+    sweeps: int,
+    excitation: np.ndarray,
+    excitation_sum: np.ndarray,
+) -> float:
+    """One substep of the joint-target interface: desired torques (`joint_torques`), the next
+    activations that come closest to them within one substep's reach (`bounded_least_squares`
+    on `muscle_joint_torques`, |a|^2 weighted by `regularisation`^2 times a muscle's mean
+    squared torque column), and the excitation that reaches them. Returns the relative
+    torque residual |A a + b - tau| / |tau|.
+
+    The muscles' gains are planned isometric (at zero velocity), so their force-velocity
+    curve acts as the damping it does in the body instead of being cancelled. Planned at
+    their present velocities, the light feet rang: weightless, holding a pose, ankle errors
+    burst to 0.4 rad (isometric: at most 0.17), and on the floor the zero action kept the
+    body up for 25 and 12 frames of the two test clips (isometric: 27 and 25)."""
+    wanted = joint_torques(
+        targets,
+        target_velocity,
+        qpos,
+        qvel,
+        joint_qadr,
+        joint_dof,
+        coupling,
+        full_mass,
+        bias_force,
+        omega,
+    )
+    matrix, offset = muscle_joint_torques(
+        coupling,
+        moment_rownnz,
+        moment_rowadr,
+        moment_colind,
+        moment,
+        length,
+        np.zeros_like(velocity),  # isometric: see the docstring
+        lengthrange,
+        acc0,
+        gainprm,
+        biasprm,
+    )
+    muscles = length.shape[0]
+    lam = regularisation * regularisation * np.sum(matrix * matrix) / muscles
+    lower, upper = np.empty(muscles), np.empty(muscles)
+    activation_reach(act, dynprm, timestep, lower, upper)
+    nxt = act.copy()
+    bounded_least_squares(matrix, wanted - offset, lam, lower, upper, nxt, sweeps)
+    excitation_to_reach(act, nxt, dynprm, timestep, excitation, excitation_sum)
+    miss = matrix @ nxt + offset - wanted
+    return math.sqrt((miss @ miss) / max(wanted @ wanted, _MINVAL))

@@ -47,7 +47,8 @@ def test_env_step_beside_raw_mj_step(benchmark, side_by_side, body):
 
 def test_each_action_interface_beside_raw_mj_step(benchmark, side_by_side):
     """What the servo interfaces cost per control step on human_legs_80: their per-substep
-    length reading, PD force and gain/bias inversion, beside the raw physics."""
+    length reading, PD force and gain/bias inversion (joint_target: the torque model and its
+    least squares), beside the raw physics."""
     from benchmark.interfaces import INTERFACES
 
     task, clip = TASKS["human_legs_80"]
@@ -67,9 +68,11 @@ def test_each_action_interface_beside_raw_mj_step(benchmark, side_by_side):
             mujoco.mj_step(model, data, nstep=substeps)
 
     def stepper(env: ImitationEnv):
+        own = np.full(env.action_space.shape, -0.6, dtype=np.float32)  # joint_target: 14
+
         def step() -> None:
             for _ in range(STEPS):
-                env.step(action)
+                env.step(own)
 
         return step
 

@@ -208,3 +208,133 @@ def test_a_policy_file_declares_its_interface(tmp_path):
     onnx.save(model, tmp_path / "bad.onnx")
     with pytest.raises(LookupError, match="bad.onnx: metadata 'action_interface'"):
         OnnxAgent(tmp_path / "bad.onnx")
+
+
+# -- joint_target ------------------------------------------------------------------------------
+def _joint_target(task: str) -> tuple[ImitationEnv, interfaces.JointTarget]:
+    env = ImitationEnv(task, action_interface="joint_target")
+    env.reset(seed=0, options={"start": 5})
+    return env, env._actuation
+
+
+@pytest.mark.parametrize("task", ["legs80-walk", "ostrich-run-real"])
+def test_the_joint_torque_model_is_mujocos(task):
+    """matrix @ a + offset, through the knee's coupled dofs, is the joint torque MuJoCo
+    applies at activations a."""
+    env, jt = _joint_target(task)
+    model, data = env.model, env.data
+    data.act[:] = np.random.default_rng(0).uniform(0, 1, model.nu)
+    mujoco.mj_forward(model, data)
+    jt.update_coupling(data.qpos)
+    matrix, offset = kernels.muscle_joint_torques(
+        jt.coupling,
+        data.moment_rownnz,
+        data.moment_rowadr,
+        data.moment_colind,
+        data.actuator_moment,
+        data.actuator_length,
+        data.actuator_velocity,
+        jt.lengthrange,
+        jt.acc0,
+        jt.gainprm,
+        jt.biasprm,
+    )
+    expected = jt.coupling.T @ data.qfrc_actuator
+    np.testing.assert_allclose(matrix @ data.act + offset, expected, rtol=1e-9, atol=1e-9)
+    assert np.abs(expected).max() > 10.0  # newton-metres: a real load, not zeros
+
+
+def test_the_knees_coupled_dofs_move_as_the_coupling_says():
+    """The clips' poses keep MyoLeg's knee equalities (the knee's translations and patella
+    as polynomials of the knee angle): from frame to frame, those dofs move by the coupling
+    times the joints' own change."""
+    env, jt = _joint_target("legs80-walk")
+    assert len(jt.coupled_dof) == 14  # 7 per knee
+    model, qpos = env.model, env.clip.qpos
+    coupled_qadr = model.jnt_qposadr[model.dof_jntid[jt.coupled_dof]]
+    largest, worst = 0.0, 0.0
+    for t in range(len(qpos) - 1):
+        jt.update_coupling((qpos[t] + qpos[t + 1]) / 2)
+        predicted = (jt.coupling @ (qpos[t + 1, jt.qadr] - qpos[t, jt.qadr]))[jt.coupled_dof]
+        moved = qpos[t + 1, coupled_qadr] - qpos[t, coupled_qadr]
+        largest = max(largest, np.abs(moved).max())
+        worst = max(worst, np.abs(predicted - moved).max())
+    assert largest > 0.1  # the patella turns by a tenth of a radian in a frame
+    assert worst < 0.02 * largest
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bounded_least_squares_reaches_scipys_optimum(seed):
+    from scipy.optimize import lsq_linear
+
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0, 50, (14, 80)) * (rng.uniform(size=(14, 80)) < 0.3)
+    target = rng.normal(0, 100, 14)
+    lower = rng.uniform(0, 0.3, 80)
+    upper = lower + rng.uniform(0.05, 0.7, 80)
+    lam = 0.1**2 * np.sum(matrix**2) / 80
+    x = rng.uniform(0, 1, 80)
+    kernels.bounded_least_squares(matrix, target, lam, lower, upper, x, 2000)
+    stacked = np.vstack([matrix, np.sqrt(lam) * np.eye(80)])
+    best = lsq_linear(stacked, np.concatenate([target, np.zeros(80)]), (lower, upper)).x
+
+    def cost(v):
+        return np.sum((matrix @ v - target) ** 2) + lam * np.sum(v**2)
+
+    assert np.all((x >= lower) & (x <= upper))
+    assert cost(x) == pytest.approx(cost(best), rel=1e-6)
+
+
+def test_the_excitation_reaches_the_wanted_activation_in_one_substep():
+    """Against MuJoCo's muscle dynamics: from any activation, an excitation that reaches a
+    wanted activation inside one substep's reach reaches it."""
+    env, jt = _joint_target("legs80-walk")
+    model, data = env.model, env.data
+    rng = np.random.default_rng(1)
+    data.act[:] = rng.uniform(0, 1, model.nu)
+    lower, upper = np.empty(model.nu), np.empty(model.nu)
+    kernels.activation_reach(data.act, jt.dynprm, jt.timestep, lower, upper)
+    assert np.all(lower <= data.act) and np.all(data.act <= upper)
+    wanted = lower + rng.uniform(0, 1, model.nu) * (upper - lower)
+    excitation, total = np.zeros(model.nu), np.zeros(model.nu)
+    kernels.excitation_to_reach(data.act, wanted, jt.dynprm, jt.timestep, excitation, total)
+    assert np.all((excitation >= 0) & (excitation <= 1))
+    data.ctrl[:] = excitation
+    mujoco.mj_step(model, data)
+    np.testing.assert_allclose(data.act, wanted, atol=1e-9)
+
+
+def test_the_joint_servo_holds_a_commanded_pose():
+    """Weightless and in the air, the legs take the joint angles they are told: the
+    reference pose of another frame, plus an offset."""
+    env, jt = _joint_target("legs80-walk")
+    model = copy.deepcopy(env.model)
+    model.opt.gravity[:] = 0.0
+    data = mujoco.MjData(model)
+    data.qpos[:] = env.clip.qpos[0]
+    data.qpos[2] += 1.0  # no floor contact
+    mujoco.mj_forward(model, data)
+    poses = jt.references(model, env.clip.qpos, np.zeros_like(env.clip.qvel))
+    angles = poses[:, : jt.action_size]
+    reference = poses[int(np.argmax(np.abs(angles - angles[0]).mean(axis=1)))]
+    action = np.zeros(jt.action_size)
+    hip = list(env.body.joints).index("hip_flexion_r")
+    action[hip] = 0.4  # 0.2 rad more hip flexion than the reference
+    wanted = reference[: jt.action_size] + interfaces.JOINT_RESIDUAL_RAD * action
+    before = np.abs(data.qpos[jt.qadr] - wanted)
+    for _ in range(30):  # one second
+        jt.step(model, data, action, reference)
+    after = np.abs(data.qpos[jt.qadr] - wanted)
+    assert before.mean() > 0.1
+    assert after.mean() < 0.25 * before.mean()
+    assert after[hip] < 0.05
+    np.testing.assert_allclose(jt.targets, wanted, atol=1e-12)
+
+
+def test_the_joint_targets_act_on_the_tracked_frame_and_are_one_per_joint():
+    env, jt = _joint_target("legs80-walk")
+    assert env.action_space.shape == (len(env.body.joints),)
+    env.step(np.zeros(env.action_space.shape, np.float32))
+    np.testing.assert_allclose(jt.targets, env.clip.qpos[env.frame][jt.qadr], atol=1e-12)
+    with pytest.raises(ValueError, match=r"shape \(14,\)"):
+        env.step(np.zeros(80, np.float32))

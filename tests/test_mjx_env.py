@@ -121,6 +121,12 @@ def test_unsupported_body_is_named(monkeypatch):
         mjx_env.put_model(get_task("legs80-walk"))
 
 
+def test_joint_target_is_refused_naming_the_cpu_backend():
+    env = ImitationEnv("legs80-walk", action_interface="joint_target")
+    with pytest.raises(ValueError, match="'joint_target' runs on the CPU backend only"):
+        mjx_env.build(env)
+
+
 def test_vector_env_contract_and_determinism():
     envs = mjx_env.MjxVectorEnv("ostrich-run-real", 2, termination="any-keypoint")
 

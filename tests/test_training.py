@@ -154,13 +154,20 @@ def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     assert not runs[0].any()  # since_switch starts at 500: the policy acts first
 
 
+def test_joint_target_refuses_dep_ppo_and_the_mjx_backend_before_a_run_starts():
+    with pytest.raises(ValueError, match="joint_target: DEP-PPO is not offered"):
+        TrainConfig(task="legs80-walk", algo="dep-ppo", action_interface="joint_target")
+    with pytest.raises(ValueError, match="joint_target runs on backend 'cpu' only"):
+        TrainConfig(task="legs80-walk", backend="mjx", action_interface="joint_target")
+
+
 def test_the_dep_preset_defaults_to_the_one_for_the_tasks_body():
     assert TrainConfig(task="legs80-walk").dep_preset == "myosuite_legs"
     assert TrainConfig(task="ostrich-run").dep_preset == "ostrich"
     assert TrainConfig(task="ostrich-run", dep_preset="myosuite_legs").dep_preset == "myosuite_legs"
 
 
-@pytest.mark.parametrize("interface", ["muscle_length", "reference_length"])
+@pytest.mark.parametrize("interface", ["muscle_length", "reference_length", "joint_target"])
 def test_a_run_through_each_servo_interface_resumes_exactly(interface, tmp_path):
     config = dict(SMALL, action_interface=interface, termination="any-keypoint")
     whole = train(TrainConfig(steps=512, **config), tmp_path / "whole", progress=False)
