@@ -104,7 +104,7 @@ HELP = {
     "dep_warmup": "DEP-only steps (default: the preset's)",
     "switching": "when DEP acts: stochastic | deterministic",
     "rl_length": "policy steps between DEP blocks (deterministic switching)",
-    "dep_actions": "DEP's actions in the update: policy-logprob | exclude",
+    "dep_actions": "DEP's actions in the update: policy-logprob | exclude | exclude-warmup",
     "dep_original": "reproduce the reference DEP-RL's quirks",
     "action_interface": "how actions reach the muscles: excitation | muscle_length | "
     "reference_length | joint_target",
@@ -121,7 +121,7 @@ CHOICES = {
     "algo": ("ppo", "dep-ppo"),
     "backend": BACKENDS,
     "switching": ("stochastic", "deterministic"),
-    "dep_actions": ("policy-logprob", "exclude"),
+    "dep_actions": ("policy-logprob", "exclude", "exclude-warmup"),
 }
 TYPES = {"int": int, "float": float, "str": str}
 

@@ -42,7 +42,7 @@ class TrainConfig:
     dep_warmup: int | None = None  # steps of DEP only; None: the preset's
     switching: str = "stochastic"  # or "deterministic"
     rl_length: int = 50  # policy steps between DEP blocks (deterministic switching)
-    dep_actions: str = "policy-logprob"  # or "exclude"
+    dep_actions: str = "policy-logprob"  # or "exclude", "exclude-warmup"
     dep_original: bool = False
     # the environment (benchmark.interfaces, benchmark.env): how actions reach the muscles,
     # and how training episodes end (evaluation always ends them by protocol v1's rule)
@@ -63,7 +63,7 @@ class TrainConfig:
             "algo": (self.algo, ("ppo", "dep-ppo")),
             "backend": (self.backend, BACKENDS),
             "switching": (self.switching, ("stochastic", "deterministic")),
-            "dep_actions": (self.dep_actions, ("policy-logprob", "exclude")),
+            "dep_actions": (self.dep_actions, ("policy-logprob", "exclude", "exclude-warmup")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:

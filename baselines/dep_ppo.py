@@ -117,3 +117,19 @@ class DepExploration:
         self.switching.episodes = np.array(saved["episodes"], dtype=np.int64)
         self.switching.since_switch = saved["since_switch"]
         self.switching.episodes_done = saved["episodes_done"]
+
+
+def policy_mask(
+    from_dep: torch.Tensor, config: TrainConfig, params: Any, first_step: int
+) -> torch.Tensor:
+    """Which of a rollout's (steps, envs) samples enter the policy loss, flattened, by
+    `config.dep_actions` (see `baselines.ppo`); `first_step`: the run's step count when
+    the rollout began."""
+    steps, envs = from_dep.shape
+    if config.dep_actions == "exclude":
+        return ~from_dep.reshape(-1)
+    if config.dep_actions == "exclude-warmup":
+        warmup = params.warmup_steps if config.dep_warmup is None else config.dep_warmup
+        in_warmup = first_step + torch.arange(steps) * envs < warmup
+        return ~(from_dep & in_warmup[:, None]).reshape(-1)
+    return torch.ones(steps * envs, dtype=torch.bool)

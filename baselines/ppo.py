@@ -19,7 +19,10 @@ according to `dep_actions`:
   policy that was current when it was taken, so the ratio starts at 1 and is clipped as
   for the policy's own actions (an off-policy action treated as a sample of the policy);
 - "exclude": DEP steps train the value function and feed GAE, but are left out of the
-  policy loss (for ablation).
+  policy loss (for ablation);
+- "exclude-warmup": the warm-up's DEP steps are left out so, the interventions after it
+  enter as with "policy-logprob". DEP's output is nearly bang-bang, and a warm-up of
+  policy-logprob steps clones it into the policy's mean (docs/results.md).
 `dep_original=True` reproduces the reference (global switching and greedy-episode flag for
 the whole batch, DEP not stepped in greedy episodes, the reference DEP and sensor).
 
@@ -49,7 +52,7 @@ from tqdm import tqdm
 
 from baselines.config import TrainConfig
 from baselines.dep import preset
-from baselines.dep_ppo import DepExploration
+from baselines.dep_ppo import DepExploration, policy_mask
 from baselines.networks import ActorCritic, DeterministicPolicy, PolicyAgent
 from baselines.run_files import (
     CHECKPOINT_FORMAT,
@@ -455,11 +458,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                 "logprob": rollout.logprobs.reshape(batch),
                 "advantage": advantages.reshape(batch),
                 "return": returns.reshape(batch),
-                "policy_mask": (
-                    ~rollout.from_dep.reshape(batch)
-                    if config.dep_actions == "exclude"
-                    else torch.ones(batch, dtype=torch.bool)
-                ),
+                "policy_mask": policy_mask(rollout.from_dep, config, params, step - batch),
             }
             try:
                 torch.set_num_threads(config.threads)

@@ -135,3 +135,25 @@ def test_muscle_sensor_sound_and_original():
     expected = 2 * ((length - lmin) / (lmax - lmin + 0.1) - 0.5)
     expected += 0.1 * (force - fmin) / (fmax - fmin + 0.1)
     np.testing.assert_allclose(second[0], expected)
+
+
+def test_the_policy_loss_takes_dep_steps_as_dep_actions_says():
+    from baselines.config import TrainConfig
+    from baselines.dep import preset
+    from baselines.dep_ppo import policy_mask
+
+    from_dep = torch.tensor([[True, True], [True, False], [True, True], [True, False]])
+    params = preset("myosuite_legs")
+
+    def mask(dep_actions: str, first_step: int) -> list[bool]:
+        config = TrainConfig(
+            task="legs80-walk", algo="dep-ppo", envs=2, dep_warmup=5, dep_actions=dep_actions
+        )
+        return policy_mask(from_dep, config, params, first_step).tolist()
+
+    assert mask("policy-logprob", 0) == [True] * 8
+    assert mask("exclude", 0) == [not d for d in from_dep.reshape(-1).tolist()]
+    # rows at steps 0, 2 and 4 are in the warm-up (5 steps); the row at step 6 follows it
+    assert mask("exclude-warmup", 0) == [False, False, False, True, False, False, True, True]
+    assert mask("exclude-warmup", 4) == [False, False] + [True] * 6
+    assert mask("exclude-warmup", 6) == [True] * 8
