@@ -114,6 +114,8 @@ HELP = {
     "any-keypoint)",
     "backend": "where training steps its environments: cpu | mjx (batched on the JAX "
     "device; pip install -e '.[gpu]'); evaluation always runs on the CPU",
+    "termination_tilt": "also end training episodes when the root tilts more than this many "
+    "radians from upright (CPU backend only)",
     "termination_curriculum": "adapt the distance from its start down to 0.1 m as fewer "
     "episodes terminate (MuscleMimic's rule)",
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from benchmark.env import TERMINATION_RULES
+from benchmark.env import TERMINATION_RULES, check_tilt
 from benchmark.interfaces import INTERFACES
 from benchmark.tasks import get_task
 
@@ -49,6 +49,7 @@ class TrainConfig:
     action_interface: str = "excitation"
     termination: str = "mean-error"  # or "any-keypoint" (Kinesis's training rule)
     termination_distance: float | None = None  # metres x size scale; None: the rule's default
+    termination_tilt: float | None = None  # radians: also end when the root tilts more
     termination_curriculum: bool = False  # adapt the distance (`TerminationCurriculum`)
     # where training's environments step: "cpu" (MuJoCo C in worker processes) or "mjx"
     # (benchmark.mjx_env, batched on the JAX device; the `gpu` extra). Evaluation is the CPU's.
@@ -73,6 +74,9 @@ class TrainConfig:
                 "action_interface joint_target: DEP-PPO is not offered with it (DEP's sensors "
                 "and motors are the muscles, joint_target's actions are joint angles)"
             )
+        if self.termination_tilt is not None and self.backend == "mjx":
+            raise ValueError("termination_tilt runs on backend 'cpu' only")
+        check_tilt(self.termination_tilt)
         if self.action_interface == "joint_target" and self.backend == "mjx":
             raise ValueError("action_interface joint_target runs on backend 'cpu' only")
         if self.envs * self.rollout % self.minibatches:

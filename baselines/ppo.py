@@ -84,6 +84,7 @@ def _make_env(config: TrainConfig):
             action_interface=config.action_interface,
             termination=config.termination,
             termination_distance=config.termination_distance,
+            termination_tilt=config.termination_tilt,
         )
 
     return make
@@ -319,6 +320,7 @@ RESUMED_CONFIG = (
     "action_interface",
     "termination",
     "termination_distance",
+    "termination_tilt",
     "termination_curriculum",
     "backend",
 )
@@ -399,6 +401,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             "rule": config.termination,
             "distance_m": distance,
             "curriculum": config.termination_curriculum,
+            **({"tilt_rad": config.termination_tilt} if config.termination_tilt else {}),
         },
     }
     write_json(out / "config.json", header)
@@ -436,7 +439,9 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         record_evaluation()
         checkpoint()
     envs = _vector_env(config)
-    training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in eval_env.tracked)
+    # what can end a training episode: each tracked keypoint, and the tilt rule where it is on
+    enders = list(eval_env.tracked) + (["tilt"] if config.termination_tilt else [])
+    training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in enders)
     if curriculum is not None:
         envs.set_attr("termination_distance", curriculum.distance)
     batch = config.envs * config.rollout
@@ -486,7 +491,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     batch,
                     rollout.reward_sum / batch,
                     ends,
-                    eval_env.tracked,
+                    enders,
                     rollout_distance,
                 )
             )

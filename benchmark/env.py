@@ -26,10 +26,12 @@ frame 0 of the clip named in `reset(options={"clip": ...})`, else the next clip 
 Activations start at zero. Terminated when the simulation diverges or by the termination
 rule: `mean-error` (protocol v1, always in evaluation), the mean tracked-keypoint error over
 0.5 m x size scale; or, for training only, `any-keypoint` (Kinesis's), any tracked keypoint
-farther than `termination_distance` (0.15 m by default) x size scale. Truncated at the clip's
-last frame. `info` carries the per-step errors and activations the metrics need, the steps
-since the episode began (`episode_steps`) and, on termination, the index of the tracked
-keypoint farthest off (`ended_by`, -1 otherwise).
+farther than `termination_distance` (0.15 m by default) x size scale; and, for training only,
+when `termination_tilt` (radians) is set, the root tilted more than that from upright.
+Truncated at the clip's last frame. `info` carries the per-step errors and activations the
+metrics need, the steps since the episode began (`episode_steps`) and, on termination, the
+index of the tracked keypoint farthest off (`ended_by`; -1 otherwise, len(tracked) when the
+tilt rule alone ended it).
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def resolve_termination_distance(rule: str, distance: float | None = None) -> fl
         raise ValueError(
             f"termination_distance must be a positive distance in metres, got {value!r}"
         )
+    return value
+
+
+def check_tilt(tilt: float | None) -> float | None:
+    """A training tilt limit in radians (None: no limit), or a ValueError."""
+    if tilt is None:
+        return None
+    value = float(tilt)
+    if not 0 < value < math.pi:
+        raise ValueError(f"termination_tilt must be an angle in (0, pi) radians, got {tilt!r}")
     return value
 
 
@@ -108,13 +120,16 @@ class ImitationEnv(gymnasium.Env):
         action_interface: str = interfaces.DEFAULT,
         termination: str = "mean-error",
         termination_distance: float | None = None,
+        termination_tilt: float | None = None,
         replay_reference: bool = False,
     ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
         distance = resolve_termination_distance(termination, termination_distance)
-        if evaluation and (termination, distance) != ("mean-error", TERMINATION_RULES[termination]):
+        rule = (termination, distance, termination_tilt)
+        if evaluation and rule != ("mean-error", TERMINATION_RULES[termination], None):
             raise ValueError("evaluation ends episodes by protocol v1's rule only (mean-error)")
         self.termination, self.termination_distance = termination, distance
+        self.termination_tilt = check_tilt(termination_tilt)
         self.action_interface = interfaces.check(action_interface)
         self.body = self.task.body
         self.model = self.body.model()
@@ -261,7 +276,7 @@ class ImitationEnv(gymnasium.Env):
         data.qpos[:] = self.clip.qpos[self.frame]
         data.qvel[:] = self.clip.qvel[self.frame]
         mujoco.mj_forward(self.model, data)
-        self._points = self._tracked_points()
+        self._points = self.tracked_points()
         self._velocity = self._reference_velocity[self.clip.name][self.frame].copy()
         info = {"clip": self.clip.name, "frame": self.frame, "start": self.frame}
         return self._observation(), info
@@ -293,7 +308,7 @@ class ImitationEnv(gymnasium.Env):
                 failure = self._divergence(self.frame + 1)
         self.frame += 1
         previous = self._points
-        self._points = self._tracked_points()
+        self._points = self.tracked_points()
         (
             self._velocity,
             errors,
@@ -326,7 +341,9 @@ class ImitationEnv(gymnasium.Env):
         weights = protocol.REWARD_WEIGHTS
         reward = sum(weights[k] * v for k, v in rewards.items())
         off = mpjpe if self.termination == "mean-error" else errors.max()
-        ended = failure is None and off > self.termination_distance * self.scale
+        too_far = off > self.termination_distance * self.scale
+        tilted = self.termination_tilt is not None and tilt > self.termination_tilt
+        ended = failure is None and (too_far or tilted)
         terminated = failure is not None or ended
         truncated = not terminated and self.frame >= len(clip.qpos) - 1
         info = {
@@ -341,7 +358,9 @@ class ImitationEnv(gymnasium.Env):
             "reward_terms": rewards,
             "failure": failure,
             "episode_steps": self.frame - self._start,
-            "ended_by": int(np.argmax(errors)) if ended else -1,
+            "ended_by": (
+                -1 if not ended else int(np.argmax(errors)) if too_far else len(self.tracked)
+            ),
         }
         observation = (
             self._observation() if failure is None else np.zeros(self.observation_size, np.float32)
@@ -355,7 +374,8 @@ class ImitationEnv(gymnasium.Env):
         return f"simulation diverged at clip frame {frame} ({names})"
 
     # -- observation ----------------------------------------------------------------------
-    def _tracked_points(self) -> np.ndarray:
+    def tracked_points(self) -> np.ndarray:
+        """World positions of the tracked keypoints in the present state, (K, 3)."""
         data = self.data
         return kernels.tracked_points(
             data.xpos, data.site_xpos, self._tracked_ids, self._tracked_sites

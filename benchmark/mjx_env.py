@@ -57,6 +57,8 @@ def build(env: ImitationEnv) -> tuple[Tables, Static]:
             f"the MJX backend steps the interfaces {', '.join(MJX_INTERFACES)}; "
             f"{env.action_interface!r} runs on the CPU backend only"
         )
+    if env.termination_tilt is not None:
+        raise ValueError("the MJX backend ends episodes without the tilt rule; CPU backend only")
     arrays = env.step_arrays()
     clips = env.clips
     frames = max(len(c.qpos) for c in clips)

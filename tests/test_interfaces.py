@@ -338,3 +338,21 @@ def test_the_joint_targets_act_on_the_tracked_frame_and_are_one_per_joint():
     np.testing.assert_allclose(jt.targets, env.clip.qpos[env.frame][jt.qadr], atol=1e-12)
     with pytest.raises(ValueError, match=r"shape \(14,\)"):
         env.step(np.zeros(80, np.float32))
+
+
+def test_the_tilt_rule_ends_a_training_episode_when_the_root_tips_over():
+    """The zero excitation tips the body over before any keypoint is 0.5 m off: with the
+    tilt rule the episode ends there, named as the tilt's (one past the keypoints)."""
+    zero = np.full(80, -1.0, np.float32)
+    loose = ImitationEnv("legs80-walk")
+    _, later = _run_until_end(loose, zero)
+    tilted = ImitationEnv("legs80-walk", termination_tilt=0.3)
+    terminated, info = _run_until_end(tilted, zero)
+    assert terminated and info["mpjpe"] < 0.5
+    assert info["episode_steps"] < later["episode_steps"]
+    assert info["ended_by"] == len(tilted.tracked)
+    assert np.exp(-3 * 0.3**2) > info["reward_terms"]["upright"]  # tilted past 0.3 rad
+    with pytest.raises(ValueError, match="protocol v1's rule"):
+        ImitationEnv("legs80-walk", split="test", evaluation=True, termination_tilt=0.3)
+    with pytest.raises(ValueError, match=r"termination_tilt must be an angle in \(0, pi\)"):
+        ImitationEnv("legs80-walk", termination_tilt=-0.1)

@@ -56,7 +56,7 @@ def _expected(env: ImitationEnv) -> np.ndarray:
         readings.force / np.maximum(np.abs(model.actuator_gainprm[:, 2]), 1.0),
         readings.activation,
     ]
-    points = env._tracked_points()
+    points = env.tracked_points()
     last = len(env.clip.keypoints) - 1
     for ahead in range(1, env.frames_ahead + 1):
         frame = min(env.frame + ahead, last)
@@ -109,10 +109,10 @@ def test_tracking_errors_match_their_definition():
     rng = np.random.default_rng(4)
     env.reset()
     for _ in range(8):
-        previous = env._tracked_points().copy()
+        previous = env.tracked_points().copy()
         action = rng.uniform(-1.0, 1.0, env.action_space.shape)
         _, reward, _, _, info = env.step(action)
-        points = env._tracked_points()
+        points = env.tracked_points()
         reference = env.clip.keypoints[env.frame]
         offset = points - reference
         errors = np.linalg.norm(offset, axis=1)

@@ -154,6 +154,21 @@ def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     assert not runs[0].any()  # since_switch starts at 500: the policy acts first
 
 
+def test_a_run_with_the_tilt_rule_records_it_and_counts_its_endings(tmp_path):
+    config = dict(SMALL, termination="any-keypoint", termination_tilt=0.05)
+    train(TrainConfig(steps=256, **config), tmp_path / "run", progress=False)
+    header = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert header["training_termination"]["tilt_rad"] == 0.05
+    with open(tmp_path / "run" / "training.csv") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert int(row["ended_tilt"]) > 0  # 3 degrees: the rule ends episodes
+    with pytest.raises(ValueError, match="termination_tilt runs on backend 'cpu' only"):
+        TrainConfig(task="legs80-walk", backend="mjx", termination_tilt=0.3)
+    with pytest.raises(CheckpointError, match="config.termination_tilt"):
+        other = dict(config, termination_tilt=0.1)
+        train(TrainConfig(steps=512, **other), tmp_path / "run", resume=True, progress=False)
+
+
 def test_joint_target_refuses_dep_ppo_and_the_mjx_backend_before_a_run_starts():
     with pytest.raises(ValueError, match="joint_target: DEP-PPO is not offered"):
         TrainConfig(task="legs80-walk", algo="dep-ppo", action_interface="joint_target")
