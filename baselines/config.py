@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from benchmark.env import TERMINATION_RULES, check_tilt
-from benchmark.interfaces import INTERFACES
+from benchmark.interfaces import INTERFACES, MJX_INTERFACES
 from benchmark.tasks import get_task
 
 BACKENDS = ("cpu", "mjx")
@@ -74,11 +74,14 @@ class TrainConfig:
                 "action_interface joint_target: DEP-PPO is not offered with it (DEP's sensors "
                 "and motors are the muscles, joint_target's actions are joint angles)"
             )
-        if self.termination_tilt is not None and self.backend == "mjx":
-            raise ValueError("termination_tilt runs on backend 'cpu' only")
         check_tilt(self.termination_tilt)
-        if self.action_interface == "joint_target" and self.backend == "mjx":
-            raise ValueError("action_interface joint_target runs on backend 'cpu' only")
+        if self.backend == "mjx":  # what the MJX backend does not step
+            if self.termination_tilt is not None:
+                raise ValueError("termination_tilt runs on backend 'cpu' only")
+            if self.action_interface not in MJX_INTERFACES:
+                raise ValueError(
+                    f"action_interface {self.action_interface} runs on backend 'cpu' only"
+                )
         if self.envs * self.rollout % self.minibatches:
             raise ValueError("envs x rollout must divide into the minibatches")
         if self.dep_preset is None:

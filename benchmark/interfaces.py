@@ -52,6 +52,8 @@ INTERFACES = {
     "joint_target": "target joint angle around the reference pose's, muscles by least squares",
 }
 DEFAULT = "excitation"
+# the interfaces the MJX backend steps: joint_target's least squares is not written in JAX
+MJX_INTERFACES = ("excitation", "muscle_length", "reference_length")
 SERVO_KP = 5.0  # times the muscle's peak force, per metre
 SERVO_KD = 0.1  # times kp, per metre per second
 RESIDUAL_M = 1.0 / SERVO_KP  # reference_length: the residual of |a| = 1, in metres

@@ -30,9 +30,6 @@ from benchmark.env import ImitationEnv
 from benchmark.mjx_kernels import Static, Tables, World, mjx, reset_world, step_world
 from benchmark.tasks import Task, get_task
 
-# joint_target's least squares per substep is not written in JAX
-MJX_INTERFACES = ("excitation", "muscle_length", "reference_length")
-
 
 class UnsupportedBody(ValueError):
     """The backend cannot simulate an element of a body's model."""
@@ -52,9 +49,9 @@ def put_model(task: Task) -> mjx.Model:
 def build(env: ImitationEnv) -> tuple[Tables, Static]:
     """The tables and settings of the task `env` steps (a CPU environment of the same task,
     interface and termination rule)."""
-    if env.action_interface not in MJX_INTERFACES:
+    if env.action_interface not in interfaces.MJX_INTERFACES:
         raise ValueError(
-            f"the MJX backend steps the interfaces {', '.join(MJX_INTERFACES)}; "
+            f"the MJX backend steps the interfaces {', '.join(interfaces.MJX_INTERFACES)}; "
             f"{env.action_interface!r} runs on the CPU backend only"
         )
     if env.termination_tilt is not None:
