@@ -116,6 +116,8 @@ HELP = {
     "device; pip install -e '.[gpu]'); evaluation always runs on the CPU",
     "termination_tilt": "also end training episodes when the root tilts more than this many "
     "radians from upright (CPU backend only)",
+    "pose_reward": "weight w of DeepMimic's pose term in the training reward: (1 - w) protocol "
+    "reward + w exp(-2 (root angle^2 + joint errors^2)); 0 off (CPU backend only)",
     "termination_curriculum": "adapt the distance from its start down to 0.1 m as fewer "
     "episodes terminate (MuscleMimic's rule)",
 }

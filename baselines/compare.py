@@ -67,8 +67,9 @@ def load_run(path: Path) -> Run:
 
 
 def setup_label(config: dict) -> str:
-    """ "ppo", or "ppo reference_length any-keypoint 0.15 curriculum": what sets a run apart
-    beyond its seed (runs made before interfaces existed are `excitation`, `mean-error`)."""
+    """ "ppo", or "ppo reference_length any-keypoint 0.15 curriculum tilt 0.3 pose 0.5":
+    what sets a run apart beyond its seed (runs made before interfaces existed are
+    `excitation`, `mean-error`)."""
     parts = [config["algo"]]
     if config.get("action_interface", "excitation") != "excitation":
         parts.append(config["action_interface"])
@@ -77,6 +78,10 @@ def setup_label(config: dict) -> str:
         parts.append(rule if distance is None else f"{rule} {distance:g}")
     if config.get("termination_curriculum"):
         parts.append("curriculum")
+    if config.get("termination_tilt"):
+        parts.append(f"tilt {config['termination_tilt']:g}")
+    if config.get("pose_reward"):
+        parts.append(f"pose {config['pose_reward']:g}")
     return " ".join(parts)
 
 

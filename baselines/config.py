@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from benchmark.env import TERMINATION_RULES, check_tilt
+from benchmark.env import TERMINATION_RULES, check_pose_reward, check_tilt
 from benchmark.interfaces import INTERFACES, MJX_INTERFACES
 from benchmark.tasks import get_task
 
@@ -51,6 +51,7 @@ class TrainConfig:
     termination_distance: float | None = None  # metres x size scale; None: the rule's default
     termination_tilt: float | None = None  # radians: also end when the root tilts more
     termination_curriculum: bool = False  # adapt the distance (`TerminationCurriculum`)
+    pose_reward: float = 0.0  # weight of DeepMimic's pose term in the training reward
     # where training's environments step: "cpu" (MuJoCo C in worker processes) or "mjx"
     # (benchmark.mjx_env, batched on the JAX device; the `gpu` extra). Evaluation is the CPU's.
     backend: str = "cpu"
@@ -75,9 +76,12 @@ class TrainConfig:
                 "and motors are the muscles, joint_target's actions are joint angles)"
             )
         check_tilt(self.termination_tilt)
+        check_pose_reward(self.pose_reward)
         if self.backend == "mjx":  # what the MJX backend does not step
             if self.termination_tilt is not None:
                 raise ValueError("termination_tilt runs on backend 'cpu' only")
+            if self.pose_reward:
+                raise ValueError("pose_reward runs on backend 'cpu' only")
             if self.action_interface not in MJX_INTERFACES:
                 raise ValueError(
                     f"action_interface {self.action_interface} runs on backend 'cpu' only"

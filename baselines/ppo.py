@@ -85,6 +85,7 @@ def _make_env(config: TrainConfig):
             termination=config.termination,
             termination_distance=config.termination_distance,
             termination_tilt=config.termination_tilt,
+            pose_reward=config.pose_reward,
         )
 
     return make
@@ -322,6 +323,7 @@ RESUMED_CONFIG = (
     "termination_distance",
     "termination_tilt",
     "termination_curriculum",
+    "pose_reward",
     "backend",
 )
 
@@ -403,6 +405,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             "curriculum": config.termination_curriculum,
             **({"tilt_rad": config.termination_tilt} if config.termination_tilt else {}),
         },
+        **({"training_reward": {"pose_weight": config.pose_reward}} if config.pose_reward else {}),
     }
     write_json(out / "config.json", header)
 

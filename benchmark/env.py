@@ -28,6 +28,9 @@ rule: `mean-error` (protocol v1, always in evaluation), the mean tracked-keypoin
 0.5 m x size scale; or, for training only, `any-keypoint` (Kinesis's), any tracked keypoint
 farther than `termination_distance` (0.15 m by default) x size scale; and, for training only,
 when `termination_tilt` (radians) is set, the root tilted more than that from upright.
+For training only, `pose_reward` w in [0, 1) mixes DeepMimic's pose term into the reward:
+(1 - w) r + w exp(-2 (root angle^2 + sum of squared joint-angle errors)), the root's angle
+from the reference root's orientation and the scored joints' errors in radians.
 Truncated at the clip's last frame. `info` carries the per-step errors and activations the
 metrics need, the steps since the episode began (`episode_steps`) and, on termination, the
 index of the tracked keypoint farthest off (`ended_by`; -1 otherwise, len(tracked) when the
@@ -69,6 +72,18 @@ def resolve_termination_distance(rule: str, distance: float | None = None) -> fl
         raise ValueError(
             f"termination_distance must be a positive distance in metres, got {value!r}"
         )
+    return value
+
+
+# DeepMimic's pose reward scale (Peng et al. 2018): exp(-2 * sum of squared angle errors, rad^2)
+POSE_SCALE = 2.0
+
+
+def check_pose_reward(weight: float) -> float:
+    """A training pose-reward weight in [0, 1), or a ValueError."""
+    value = float(weight)
+    if not 0 <= value < 1:
+        raise ValueError(f"pose_reward must be a weight in [0, 1), got {weight!r}")
     return value
 
 
@@ -121,6 +136,7 @@ class ImitationEnv(gymnasium.Env):
         termination: str = "mean-error",
         termination_distance: float | None = None,
         termination_tilt: float | None = None,
+        pose_reward: float = 0.0,
         replay_reference: bool = False,
     ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
@@ -130,6 +146,9 @@ class ImitationEnv(gymnasium.Env):
             raise ValueError("evaluation ends episodes by protocol v1's rule only (mean-error)")
         self.termination, self.termination_distance = termination, distance
         self.termination_tilt = check_tilt(termination_tilt)
+        self.pose_reward = check_pose_reward(pose_reward)
+        if evaluation and self.pose_reward:
+            raise ValueError("evaluation rewards by protocol v1's terms only (pose_reward 0)")
         self.action_interface = interfaces.check(action_interface)
         self.body = self.task.body
         self.model = self.body.model()
@@ -159,6 +178,7 @@ class ImitationEnv(gymnasium.Env):
         self._tracked_ids = np.ascontiguousarray(index.ids[rows], dtype=np.int64)
         root_joint = model.joint(self.body.root_joint)
         self._root_body = int(root_joint.bodyid[0])
+        self._root_quat = int(model.jnt_qposadr[root_joint.id]) + 3  # qpos of its orientation
         self._forward = np.asarray(self.body.frame.forward_vector, dtype=np.float64)
         self._up = np.asarray(self.body.frame.up_vector, dtype=np.float64)
         # muscle normalisation of the observation (and of DEP's sensor): length range, peak force
@@ -340,6 +360,9 @@ class ImitationEnv(gymnasium.Env):
         }
         weights = protocol.REWARD_WEIGHTS
         reward = sum(weights[k] * v for k, v in rewards.items())
+        if self.pose_reward:
+            rewards["pose"] = math.exp(-POSE_SCALE * self._pose_error_sq(clip.qpos[self.frame]))
+            reward = (1 - self.pose_reward) * reward + self.pose_reward * rewards["pose"]
         off = mpjpe if self.termination == "mean-error" else errors.max()
         too_far = off > self.termination_distance * self.scale
         tilted = self.termination_tilt is not None and tilt > self.termination_tilt
@@ -372,6 +395,15 @@ class ImitationEnv(gymnasium.Env):
         raised = np.flatnonzero(self._divergence_counts) + first
         names = ", ".join(mujoco.mjtWarning(int(w)).name for w in raised)
         return f"simulation diverged at clip frame {frame} ({names})"
+
+    def _pose_error_sq(self, reference: np.ndarray) -> float:
+        """Squared angle of the root from the reference root's orientation plus the scored
+        joints' squared errors (rad^2): DeepMimic's pose error."""
+        at, qpos = self._root_quat, self.data.qpos
+        cosine = abs(float(qpos[at : at + 4] @ reference[at : at + 4]))
+        root = 2.0 * math.acos(min(1.0, cosine))
+        joints = qpos[self._joint_adr] - reference[self._joint_adr]
+        return root * root + float(joints @ joints)
 
     # -- observation ----------------------------------------------------------------------
     def tracked_points(self) -> np.ndarray:

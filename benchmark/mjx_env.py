@@ -56,6 +56,8 @@ def build(env: ImitationEnv) -> tuple[Tables, Static]:
         )
     if env.termination_tilt is not None:
         raise ValueError("the MJX backend ends episodes without the tilt rule; CPU backend only")
+    if env.pose_reward:
+        raise ValueError("the MJX backend rewards without the pose term; CPU backend only")
     arrays = env.step_arrays()
     clips = env.clips
     frames = max(len(c.qpos) for c in clips)

@@ -356,3 +356,34 @@ def test_the_tilt_rule_ends_a_training_episode_when_the_root_tips_over():
         ImitationEnv("legs80-walk", split="test", evaluation=True, termination_tilt=0.3)
     with pytest.raises(ValueError, match=r"termination_tilt must be an angle in \(0, pi\)"):
         ImitationEnv("legs80-walk", termination_tilt=-0.1)
+
+
+def test_the_pose_reward_mixes_deepmimics_pose_term_into_the_training_reward():
+    """At the reference pose the pose term is 1; off it, exp(-2 (root angle^2 + joint
+    errors^2)), and the reward is (1 - w) the protocol's + w the pose term."""
+    plain = ImitationEnv("legs80-walk")
+    posed = ImitationEnv("legs80-walk", pose_reward=0.4)
+    action = np.full(80, -0.6, np.float32)
+    for env in (plain, posed):
+        env.reset(seed=3)
+    for _ in range(8):
+        _, reward, _, _, info = plain.step(action)
+        _, mixed, _, _, posed_info = posed.step(action)
+    pose = posed_info["reward_terms"].pop("pose")
+    assert posed_info["reward_terms"] == info["reward_terms"]  # same steps, same terms
+    assert mixed == pytest.approx(0.6 * reward + 0.4 * pose, rel=1e-12)
+    # the pose error by hand: the root's angle from the reference root, the joints' errors
+    reference, qpos = posed.clip.qpos[posed.frame], posed.data.qpos
+    relative, at = np.empty(4), posed._root_quat
+    mujoco.mju_mulQuat(relative, reference[at : at + 4] * [1, -1, -1, -1], qpos[at : at + 4])
+    angle = 2 * np.arccos(min(1.0, abs(relative[0])))
+    joints = qpos[posed._joint_adr] - reference[posed._joint_adr]
+    assert pose == pytest.approx(np.exp(-2 * (angle**2 + joints @ joints)), rel=1e-9)
+    assert 0 < pose < 0.99
+    posed.reset(seed=3)
+    posed.data.qpos[:] = posed.clip.qpos[posed.frame]
+    assert posed._pose_error_sq(posed.clip.qpos[posed.frame]) < 1e-6
+    with pytest.raises(ValueError, match="protocol v1's terms only"):
+        ImitationEnv("legs80-walk", split="test", evaluation=True, pose_reward=0.5)
+    with pytest.raises(ValueError, match=r"pose_reward must be a weight in \[0, 1\)"):
+        ImitationEnv("legs80-walk", pose_reward=1.0)

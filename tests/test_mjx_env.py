@@ -121,12 +121,15 @@ def test_unsupported_body_is_named(monkeypatch):
         mjx_env.put_model(get_task("legs80-walk"))
 
 
-def test_joint_target_and_the_tilt_rule_are_refused_naming_the_cpu_backend():
+def test_joint_target_the_tilt_rule_and_the_pose_reward_are_refused_naming_the_cpu_backend():
     env = ImitationEnv("legs80-walk", action_interface="joint_target")
     with pytest.raises(ValueError, match="'joint_target' runs on the CPU backend only"):
         mjx_env.build(env)
     env = ImitationEnv("legs80-walk", termination_tilt=0.3)
     with pytest.raises(ValueError, match="without the tilt rule; CPU backend only"):
+        mjx_env.build(env)
+    env = ImitationEnv("legs80-walk", pose_reward=0.5)
+    with pytest.raises(ValueError, match="without the pose term; CPU backend only"):
         mjx_env.build(env)
 
 

@@ -11,6 +11,7 @@ import onnxruntime
 import pytest
 import torch
 
+from baselines.compare import setup_label
 from baselines.config import TrainConfig
 from baselines.dep import PRESETS
 from baselines.dep_ppo import Switching, dep_mask
@@ -166,6 +167,21 @@ def test_a_run_with_the_tilt_rule_records_it_and_counts_its_endings(tmp_path):
         TrainConfig(task="legs80-walk", backend="mjx", termination_tilt=0.3)
     with pytest.raises(CheckpointError, match="config.termination_tilt"):
         other = dict(config, termination_tilt=0.1)
+        train(TrainConfig(steps=512, **other), tmp_path / "run", resume=True, progress=False)
+
+
+def test_a_run_with_the_pose_reward_records_it_and_compare_keeps_it_apart(tmp_path):
+    config = dict(SMALL, pose_reward=0.5)
+    train(TrainConfig(steps=256, **config), tmp_path / "run", progress=False)
+    header = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert header["training_reward"] == {"pose_weight": 0.5}
+    assert setup_label(header["config"]) == "ppo pose 0.5"
+    tilted = {"algo": "ppo", "termination": "any-keypoint", "termination_tilt": 0.3}
+    assert setup_label(tilted) == "ppo any-keypoint tilt 0.3"
+    with pytest.raises(ValueError, match="pose_reward runs on backend 'cpu' only"):
+        TrainConfig(task="legs80-walk", backend="mjx", pose_reward=0.5)
+    with pytest.raises(CheckpointError, match="config.pose_reward"):
+        other = dict(config, pose_reward=0.2)
         train(TrainConfig(steps=512, **other), tmp_path / "run", resume=True, progress=False)
 
 
