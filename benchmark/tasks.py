@@ -29,6 +29,10 @@ _RUN = {
     "train": ("run_2.5", "run_3.2", "run_4", "run_3_startstop"),
     "test": ("run_2.8", "run_3.6"),
 }
+# The human legs leave run_4 out since retargeting version 4: with its stance feet on the
+# floor, its toe slides at a median 2.4 m/s while down, and the skating gate rejects it on
+# those bodies (21.3 > 20 mm a frame); on the ostrich it passes.
+_RUN_LEGS = {**_RUN, "train": tuple(n for n in _RUN["train"] if n != "run_4")}
 _TURN = {
     "train": (
         "walk_1.2_turnleft30",
@@ -96,7 +100,7 @@ TASKS: dict[str, Task] = {
     task.id: task
     for task in (
         Task("legs80-walk", "human_legs_80", "walk 0.8-1.8 m/s, start and stop", **_WALK),
-        Task("legs80-run", "human_legs_80", "run 2.5-4 m/s, start and stop", **_RUN),
+        Task("legs80-run", "human_legs_80", "run 2.5-4 m/s, start and stop", **_RUN_LEGS),
         Task("legs80-turn", "human_legs_80", "walk and run while turning", **_TURN),
         Task("legs86-walk", "human_legs_abs_86", "walk, body with abdominal muscles", **_WALK),
         Task("legs290-walk", "human_legs_back_290", "walk, body with the MyoBack trunk", **_WALK),

@@ -8,13 +8,16 @@ The targets depend on whose motion it is and whose body receives it:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import mujoco
 import numpy as np
 
 from morphologies import Morphology
 from retargeting.cross_species import GUIDE_WEIGHT, human_to_ostrich
 from retargeting.datasets.clip import Clip
-from retargeting.ik import IkSettings, solve_motion
+from retargeting.grounding import ground_stance
+from retargeting.ik import IkResult, IkSettings, solve_motion
 from retargeting.motion import Motion
 from retargeting.quality import Gates, measure
 from retargeting.scaling import scale_motion
@@ -24,8 +27,9 @@ PROTOCOL_FPS = 30.0
 # The method's version, recorded in every dataset built: bump it with any change that alters
 # the clips retargeting makes, so that datasets built before it count as out of date (2: the
 # ostrich methods and the cadence prior; 3: the procedural source's pelvis made continuous,
-# where it stepped down by up to 17 cm in one frame at each new stance).
-RETARGET_VERSION = 3
+# where it stepped down by up to 17 cm in one frame at each new stance; 4: the stance feet of
+# human clips put on the floor, `retargeting.grounding`).
+RETARGET_VERSION = 4
 
 
 def ik_keypoints(morphology: Morphology) -> tuple[str, ...]:
@@ -49,12 +53,18 @@ def retarget(
     """Retarget a z-up keypoint motion onto a morphology (see the module docstring).
 
     The quality's residual is over the targets proper; the posture prior's guides, which
-    IK follows only lightly, are left out of it. `ik` defaults to `IkSettings.for_body`.
+    IK follows only lightly, are left out of it. Human clips have their stance feet put on
+    the floor after IK (`retargeting.grounding`); the targets move by the same vertical
+    shifts, so the residual stays what the body's joints cannot express, and the clip's
+    notes record the shifts. `ik` defaults to `IkSettings.for_body`.
     `cadence` is for human -> ostrich only (`cross_species`; 1 = Froude scaling alone).
     """
     targets, guides = reference_targets(motion, morphology, fps, cadence)
     weights = dict.fromkeys(guides, GUIDE_WEIGHT)
-    solved = solve_motion(morphology, targets, ik or IkSettings.for_body(morphology), weights)
+    settings = ik or IkSettings.for_body(morphology)
+    solved = solve_motion(morphology, targets, settings, weights)
+    if (motion.meta.species, morphology.species) == ("human", "human"):
+        solved, targets = _grounded(morphology, solved, targets, settings.floor_clearance)
     judged = tuple(n for n in targets.keypoint_names if n not in guides)
     quality, contacts = measure(
         morphology, solved.qpos, targets.select(judged).keypoints, solved.select(judged)
@@ -74,6 +84,24 @@ def retarget(
         rejected=tuple(gates.failures(quality)),
         meta=targets.meta,
     )
+
+
+def _grounded(
+    morphology: Morphology, solved: IkResult, targets: Motion, clearance: float
+) -> tuple[IkResult, Motion]:
+    """The IK's result with its stance feet on the floor, and the targets moved alike."""
+    qpos, shifts = ground_stance(morphology, solved.qpos, targets, clearance)
+    up = shifts[:, None, None] * np.array([0.0, 0.0, 1.0])
+    note = (
+        f"stance feet grounded: vertical shift {np.abs(shifts).mean() * 1000:.1f} mm mean, "
+        f"{np.abs(shifts).max() * 1000:.1f} mm at most"
+    )
+    moved = replace(
+        targets,
+        keypoints=targets.keypoints + up,
+        meta=replace(targets.meta, notes=(*targets.meta.notes, note)),
+    )
+    return IkResult(qpos, solved.keypoints + up, solved.keypoint_names), moved
 
 
 def reference_targets(
