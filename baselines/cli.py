@@ -95,6 +95,8 @@ HELP = {
     "clip": "PPO's ratio clip",
     "value_coef": "value loss weight",
     "max_grad_norm": "gradient norm clip",
+    "target_kl": "stop an update's epochs once the approximate KL from the rollout's policy "
+    "exceeds 1.5 x this (default: no stop)",
     "hidden": "layer widths",
     "init_log_std": "initial log standard deviation of the policy",
     "eval_every": "steps between evaluations on the test clips",

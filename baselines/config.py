@@ -30,6 +30,7 @@ class TrainConfig:
     clip: float = 0.2
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
+    target_kl: float | None = None  # stop an update past 1.5 x this approximate KL
     hidden: tuple[int, ...] = (256, 256)
     init_log_std: float = -0.5
     eval_every: int = 100_000  # steps between evaluations on the test clips
@@ -76,6 +77,8 @@ class TrainConfig:
                 "and motors are the muscles, joint_target's actions are joint angles)"
             )
         check_tilt(self.termination_tilt)
+        if self.target_kl is not None and not self.target_kl > 0:
+            raise ValueError(f"target_kl must be a positive number, got {self.target_kl!r}")
         check_pose_reward(self.pose_reward)
         if self.backend == "mjx":  # what the MJX backend does not step
             if self.termination_tilt is not None:

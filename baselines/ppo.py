@@ -274,23 +274,38 @@ def update(
     optimizer: torch.optim.Optimizer,
     flat: dict[str, torch.Tensor],
     config: TrainConfig,
-) -> None:
+) -> dict[str, float]:
     """PPO's clipped-surrogate update: `config.epochs` passes over the rollout in
     `config.minibatches` shuffled minibatches (`flat`: observation, action, logprob,
-    advantage, return, policy_mask, one row per step)."""
+    advantage, return, policy_mask, one row per step). With `config.target_kl`, the update
+    stops before a minibatch whose approximate KL from the rollout's policy exceeds 1.5 x
+    the target (as Stable-Baselines3 does). Returns the last approximate KL measured, the
+    mean fraction of the policy's samples outside the clip range, and the minibatch steps
+    taken."""
     batch = len(flat["observation"])
     size = batch // config.minibatches
+    kl, clipped, steps = 0.0, [], 0
     for _ in range(config.epochs):
         order = torch.randperm(batch)
         for start in range(0, batch, size):
             index = order[start : start + size]
             mb = {k: v[index] for k, v in flat.items()}
             distribution = model.distribution(mb["observation"])
-            log_ratio = distribution.log_prob(mb["action"]).sum(-1) - mb["logprob"]
             # a DEP action far from the policy can move its log-probability by tens in one
             # update; exp would overflow to inf and the gradient to NaN. Past e^20 the
             # clipped objective passes no gradient anyway.
-            ratio = torch.clamp(log_ratio, -20.0, 20.0).exp()
+            log_ratio = torch.clamp(
+                distribution.log_prob(mb["action"]).sum(-1) - mb["logprob"], -20.0, 20.0
+            )
+            ratio = log_ratio.exp()
+            with torch.no_grad():  # over the policy's own samples (k3 estimator, Schulman)
+                own = mb["policy_mask"].float()
+                count = own.sum().clamp(min=1.0)
+                kl = float((((ratio - 1) - log_ratio) * own).sum() / count)
+                outside = ((ratio - 1).abs() > config.clip).float()
+                clipped.append(float((outside * own).sum() / count))
+            if config.target_kl is not None and kl > 1.5 * config.target_kl:
+                return _update_stats(kl, clipped, steps)
             advantage = mb["advantage"]
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
             surrogate = torch.minimum(
@@ -307,6 +322,16 @@ def update(
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
+            steps += 1
+    return _update_stats(kl, clipped, steps)
+
+
+def _update_stats(kl: float, clipped: list[float], steps: int) -> dict[str, float]:
+    return {
+        "approx_kl": float(f"{kl:.6g}"),
+        "clip_fraction": round(float(np.mean(clipped)), 4),
+        "minibatch_steps": steps,
+    }
 
 
 # -- training --------------------------------------------------------------------------------
@@ -470,7 +495,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             }
             try:
                 torch.set_num_threads(config.threads)
-                update(model, optimizer, flat, config)
+                update_stats = update(model, optimizer, flat, config)
             except FloatingPointError as error:
                 raise FloatingPointError(
                     f"{error} after step {step}; {checkpoint_path} holds the last good state"
@@ -497,6 +522,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     enders,
                     rollout_distance,
                 )
+                | update_stats
             )
             if curriculum is not None:
                 run = len(ends["steps"]) + config.envs  # ended, and cut by the rollout's end

@@ -41,6 +41,9 @@ TRAINING_COLUMNS = (
     "terminated",  # the fraction of those the termination rule (or a divergence) ended
     "episode_steps",  # their mean length in steps
     "termination_distance",  # the training termination distance of the rollout (m x scale)
+    "approx_kl",  # the update's last approximate KL from the rollout's policy
+    "clip_fraction",  # mean fraction of the policy's samples outside the clip range
+    "minibatch_steps",  # optimiser steps taken (fewer than epochs x minibatches: KL stop)
 )
 
 

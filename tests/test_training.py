@@ -185,6 +185,26 @@ def test_a_run_with_the_pose_reward_records_it_and_compare_keeps_it_apart(tmp_pa
         train(TrainConfig(steps=512, **other), tmp_path / "run", resume=True, progress=False)
 
 
+def test_the_kl_stop_ends_an_update_early_and_training_csv_says_so(tmp_path):
+    def rows(run):
+        with open(run / "training.csv") as handle:
+            return list(csv.DictReader(handle))
+
+    train(TrainConfig(steps=512, **SMALL), tmp_path / "free", progress=False)
+    full = SMALL["minibatches"] * TrainConfig().epochs
+    for row in rows(tmp_path / "free"):
+        assert int(row["minibatch_steps"]) == full
+        assert float(row["approx_kl"]) > 0 and 0 <= float(row["clip_fraction"]) <= 1
+    # the first minibatch is the rollout's own policy (KL 0); after one step it has moved
+    tight = dict(SMALL, target_kl=1e-12)
+    train(TrainConfig(steps=512, **tight), tmp_path / "tight", progress=False)
+    for row in rows(tmp_path / "tight"):
+        assert int(row["minibatch_steps"]) == 1
+        assert float(row["approx_kl"]) > 1.5e-12
+    with pytest.raises(ValueError, match="target_kl must be a positive number"):
+        TrainConfig(target_kl=0.0)
+
+
 def test_joint_target_refuses_dep_ppo_and_the_mjx_backend_before_a_run_starts():
     with pytest.raises(ValueError, match="joint_target: DEP-PPO is not offered"):
         TrainConfig(task="legs80-walk", algo="dep-ppo", action_interface="joint_target")
