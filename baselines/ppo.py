@@ -31,7 +31,7 @@ Exact resumption: every iteration starts each environment from a fresh reset see
 optimiser, normaliser, random generators, DEP); a run resumed from any checkpoint takes the
 same steps as one that never stopped. A checkpoint is written after every iteration.
 
-About 490 lines on purpose, as CleanRL's files: the algorithm read top to bottom in one file.
+About 550 lines on purpose, as CleanRL's files: the algorithm read top to bottom in one file.
 The pieces beside it: the settings (`baselines.config`), the networks (`baselines.networks`),
 DEP-PPO's exploration (`baselines.dep_ppo`) and the run folder's files
 (`baselines.run_files`).
