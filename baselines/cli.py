@@ -95,6 +95,8 @@ HELP = {
     "clip": "PPO's ratio clip",
     "value_coef": "value loss weight",
     "max_grad_norm": "gradient norm clip",
+    "policy_learning_rate": "the actor's own Adam rate (Kinesis: 5e-5); default: "
+    "--learning-rate for both networks",
     "target_kl": "stop an update's epochs once the approximate KL from the rollout's policy "
     "exceeds 1.5 x this (default: no stop)",
     "hidden": "layer widths",

@@ -25,6 +25,7 @@ class TrainConfig:
     epochs: int = 5
     minibatches: int = 8
     learning_rate: float = 3e-4
+    policy_learning_rate: float | None = None  # the actor's own (Kinesis: 5e-5); None: one rate
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip: float = 0.2
@@ -77,6 +78,10 @@ class TrainConfig:
                 "and motors are the muscles, joint_target's actions are joint angles)"
             )
         check_tilt(self.termination_tilt)
+        if self.policy_learning_rate is not None and not self.policy_learning_rate > 0:
+            raise ValueError(
+                f"policy_learning_rate must be a positive number, got {self.policy_learning_rate!r}"
+            )
         if self.target_kl is not None and not self.target_kl > 0:
             raise ValueError(f"target_kl must be a positive number, got {self.target_kl!r}")
         check_pose_reward(self.pose_reward)

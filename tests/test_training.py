@@ -15,7 +15,8 @@ from baselines.compare import setup_label
 from baselines.config import TrainConfig
 from baselines.dep import PRESETS
 from baselines.dep_ppo import Switching, dep_mask
-from baselines.ppo import TerminationCurriculum, train
+from baselines.networks import ActorCritic
+from baselines.ppo import TerminationCurriculum, _optimizer, train
 from baselines.run_files import CURVE_COLUMNS, CheckpointError, load_checkpoint, load_policy
 from benchmark.agents import OnnxAgent
 from benchmark.cli import main
@@ -203,6 +204,20 @@ def test_the_kl_stop_ends_an_update_early_and_training_csv_says_so(tmp_path):
         assert float(row["approx_kl"]) > 1.5e-12
     with pytest.raises(ValueError, match="target_kl must be a positive number"):
         TrainConfig(target_kl=0.0)
+
+
+def test_a_policy_learning_rate_of_its_own_covers_every_parameter_once():
+    config = TrainConfig(policy_learning_rate=5e-5, **SMALL)
+    model = ActorCritic(10, 3, config)
+    actor, critic = _optimizer(model, config).param_groups
+    assert (actor["lr"], critic["lr"]) == (5e-5, config.learning_rate)
+    grouped = [id(p) for group in (actor, critic) for p in group["params"]]
+    assert sorted(grouped) == sorted(id(p) for p in model.parameters())
+    assert any(p is model.log_std for p in actor["params"])
+    (single,) = _optimizer(model, TrainConfig(**SMALL)).param_groups
+    assert len(single["params"]) == len(grouped)
+    with pytest.raises(ValueError, match="policy_learning_rate must be a positive number"):
+        TrainConfig(policy_learning_rate=-1.0)
 
 
 def test_joint_target_refuses_dep_ppo_and_the_mjx_backend_before_a_run_starts():
