@@ -78,12 +78,10 @@ class TrainConfig:
                 "and motors are the muscles, joint_target's actions are joint angles)"
             )
         check_tilt(self.termination_tilt)
-        if self.policy_learning_rate is not None and not self.policy_learning_rate > 0:
-            raise ValueError(
-                f"policy_learning_rate must be a positive number, got {self.policy_learning_rate!r}"
-            )
-        if self.target_kl is not None and not self.target_kl > 0:
-            raise ValueError(f"target_kl must be a positive number, got {self.target_kl!r}")
+        for name in ("policy_learning_rate", "target_kl"):  # optional, positive when set
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
         check_pose_reward(self.pose_reward)
         if self.backend == "mjx":  # what the MJX backend does not step
             if self.termination_tilt is not None:

@@ -156,34 +156,33 @@ def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     assert not runs[0].any()  # since_switch starts at 500: the policy acts first
 
 
+def _cpu_only_training_setting(tmp_path, config: dict, name: str, other: float) -> dict:
+    """Train a short run with `config`, check that `name` is refused on the MJX backend and
+    that a resume asking for `other` is refused; the run's config.json header."""
+    train(TrainConfig(steps=256, **config), tmp_path / "run", progress=False)
+    with pytest.raises(ValueError, match=f"{name} runs on backend 'cpu' only"):
+        TrainConfig(task="legs80-walk", backend="mjx", **{name: config[name]})
+    with pytest.raises(CheckpointError, match=f"config.{name}"):
+        changed = dict(config, **{name: other})
+        train(TrainConfig(steps=512, **changed), tmp_path / "run", resume=True, progress=False)
+    return json.loads((tmp_path / "run" / "config.json").read_text())
+
+
 def test_a_run_with_the_tilt_rule_records_it_and_counts_its_endings(tmp_path):
     config = dict(SMALL, termination="any-keypoint", termination_tilt=0.05)
-    train(TrainConfig(steps=256, **config), tmp_path / "run", progress=False)
-    header = json.loads((tmp_path / "run" / "config.json").read_text())
+    header = _cpu_only_training_setting(tmp_path, config, "termination_tilt", 0.1)
     assert header["training_termination"]["tilt_rad"] == 0.05
     with open(tmp_path / "run" / "training.csv") as handle:
         (row,) = list(csv.DictReader(handle))
     assert int(row["ended_tilt"]) > 0  # 3 degrees: the rule ends episodes
-    with pytest.raises(ValueError, match="termination_tilt runs on backend 'cpu' only"):
-        TrainConfig(task="legs80-walk", backend="mjx", termination_tilt=0.3)
-    with pytest.raises(CheckpointError, match="config.termination_tilt"):
-        other = dict(config, termination_tilt=0.1)
-        train(TrainConfig(steps=512, **other), tmp_path / "run", resume=True, progress=False)
 
 
 def test_a_run_with_the_pose_reward_records_it_and_compare_keeps_it_apart(tmp_path):
-    config = dict(SMALL, pose_reward=0.5)
-    train(TrainConfig(steps=256, **config), tmp_path / "run", progress=False)
-    header = json.loads((tmp_path / "run" / "config.json").read_text())
+    header = _cpu_only_training_setting(tmp_path, dict(SMALL, pose_reward=0.5), "pose_reward", 0.2)
     assert header["training_reward"] == {"pose_weight": 0.5}
     assert setup_label(header["config"]) == "ppo pose 0.5"
     tilted = {"algo": "ppo", "termination": "any-keypoint", "termination_tilt": 0.3}
     assert setup_label(tilted) == "ppo any-keypoint tilt 0.3"
-    with pytest.raises(ValueError, match="pose_reward runs on backend 'cpu' only"):
-        TrainConfig(task="legs80-walk", backend="mjx", pose_reward=0.5)
-    with pytest.raises(CheckpointError, match="config.pose_reward"):
-        other = dict(config, pose_reward=0.2)
-        train(TrainConfig(steps=512, **other), tmp_path / "run", resume=True, progress=False)
 
 
 def test_the_kl_stop_ends_an_update_early_and_training_csv_says_so(tmp_path):
