@@ -52,3 +52,27 @@ def floor_distances(
     """Signed distance of each geom to the floor (negative: below it), after kinematics."""
     fromto = np.zeros(6)
     return np.array([mujoco.mj_geomDistance(model, data, g, floor, 1.0, fromto) for g in geoms])
+
+
+def self_contact_pairs(model: mujoco.MjModel) -> list[tuple[int, int]]:
+    """Pairs of the body's own geoms that MuJoCo lets collide: the model's explicit contact
+    pairs (MyoLeg's leg against leg) and those its contype/conaffinity bits allow, with
+    neither on the world body and, as MuJoCo filters them, not on one body or parent and
+    child."""
+    pairs = {
+        (int(a), int(b))
+        for a, b in zip(model.pair_geom1, model.pair_geom2, strict=True)
+        if model.geom_bodyid[a] and model.geom_bodyid[b]
+    }
+    body, parent = model.geom_bodyid, model.body_parentid
+    colliding = np.flatnonzero((model.geom_contype != 0) | (model.geom_conaffinity != 0))
+    for i, a in enumerate(colliding):
+        for b in colliding[i + 1 :]:
+            ba, bb = body[a], body[b]
+            if not ba or not bb or ba == bb or parent[ba] == bb or parent[bb] == ba:
+                continue
+            if (model.geom_contype[a] & model.geom_conaffinity[b]) or (
+                model.geom_contype[b] & model.geom_conaffinity[a]
+            ):
+                pairs.add((int(a), int(b)))
+    return sorted(pairs)

@@ -2,6 +2,9 @@
 
 Thresholds start from MuscleMimic's published gates (5 mm penetration, 0.05 tendon jump,
 0.5 % joint-limit violation) and this suite's acceptance numbers (residual, skating).
+The overlap of the body's own colliding geoms (MyoLeg's legs collide with each other) is
+measured and reported, not gated: the IK keeps them apart where it can
+(`retargeting.ik.self_collision_limits`), but not always, and real clips would be lost.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import mujoco
 import numpy as np
 
 from morphologies import Morphology
-from morphologies.contacts import floor_distances, floor_geom, foot_geoms
+from morphologies.contacts import floor_distances, floor_geom, foot_geoms, self_contact_pairs
 
 CONTACT_DISTANCE = 0.010  # m: a foot closer than this to the floor is in contact
 
@@ -26,6 +29,7 @@ class Quality:
     floating_mm: float  # lowest foot height over the clip (> 0: never touches the floor)
     foot_skating_mm: float  # mean horizontal slide per frame of a foot in contact
     tendon_jump: float  # largest one-frame tendon length change the joints do not explain / L0
+    self_penetration_mm: float = 0.0  # deepest two of the body's colliding geoms overlap
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -79,6 +83,9 @@ def measure(
     height = np.empty((len(qpos), len(geoms)))  # signed distance of each foot geom to the floor
     centre = np.empty((len(qpos), len(geoms), 2))  # horizontal position of each foot geom
     lengths = np.empty((len(qpos), model.ntendon))
+    own_pairs = self_contact_pairs(model)
+    overlap = 0.0  # m, deepest overlap of two of the body's own colliding geoms
+    fromto = np.zeros(6)
     moment_arms = np.empty((len(qpos), model.ntendon, model.nv))  # d(length)/d(qvel)
     for t, q in enumerate(qpos):
         data.qpos[:] = q
@@ -91,6 +98,8 @@ def measure(
         )
         centre[t] = data.geom_xpos[geoms, :2]
         height[t] = floor_distances(model, data, geoms, floor)
+        for a, b in own_pairs:
+            overlap = max(overlap, -mujoco.mj_geomDistance(model, data, a, b, 0.0, fromto))
 
     # Skating: how far a foot geom slides between two frames in which it touches the floor.
     touching = height < CONTACT_DISTANCE
@@ -105,6 +114,7 @@ def measure(
         floating_mm=float(max(0.0, height.min(axis=1).min()) * 1000.0),
         foot_skating_mm=float(slide[both].mean() * 1000.0) if both.any() else 0.0,
         tendon_jump=tendon_jump(model, qpos, lengths, moment_arms),
+        self_penetration_mm=float(overlap * 1000.0),
     )
     return quality, contacts
 

@@ -28,8 +28,10 @@ PROTOCOL_FPS = 30.0
 # the clips retargeting makes, so that datasets built before it count as out of date (2: the
 # ostrich methods and the cadence prior; 3: the procedural source's pelvis made continuous,
 # where it stepped down by up to 17 cm in one frame at each new stance; 4: the stance feet of
-# human clips put on the floor, `retargeting.grounding`).
-RETARGET_VERSION = 4
+# human clips put on the floor, `retargeting.grounding`; 5: the procedural source's hip
+# joints, step width and lateral sway, where its legs passed through each other, and the
+# self-penetration gate).
+RETARGET_VERSION = 5
 
 
 def ik_keypoints(morphology: Morphology) -> tuple[str, ...]:

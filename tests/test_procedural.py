@@ -84,6 +84,30 @@ def test_turning_follows_the_turn_rate():
     assert heading[-1] - heading[0] == pytest.approx(30.0 * 4.0, abs=1.0)
 
 
+@pytest.mark.parametrize(
+    "spec", [GaitSpec("walk", 1.3), GaitSpec("run", 3.2)], ids=lambda s: s.name
+)
+def test_steps_are_as_wide_as_people_step(spec):
+    # Donelan et al. 2001: 0.13 leg length between the feet; a source whose retargeted
+    # ankles ended 3 cm apart put the legs of the body through each other
+    motion = generate(spec)
+    width = motion.keypoint("l_ankle")[:, 1] - motion.keypoint("r_ankle")[:, 1]
+    assert np.median(width) == pytest.approx(0.13 * spec.hip_height, abs=2e-3)
+
+
+def test_the_pelvis_sways_over_the_stance_foot():
+    motion = generate(GaitSpec("walk", 1.3))
+    pelvis = motion.keypoint("pelvis")[:, 1]
+    down = {
+        side: (motion.keypoint(f"{side}_heel")[:, 2] < 1e-9)
+        | (motion.keypoint(f"{side}_toe")[:, 2] < 1e-9)
+        for side in ("r", "l")
+    }
+    right_alone, left_alone = down["r"] & ~down["l"], down["l"] & ~down["r"]
+    assert pelvis[right_alone].mean() < -0.005 and pelvis[left_alone].mean() > 0.005
+    assert 0.02 < np.ptp(pelvis) < 0.06  # m, side to side
+
+
 def test_start_stop_begins_and_ends_standing():
     motion = generate(GaitSpec("walk", 1.3, start_stop=True))
     pelvis = motion.keypoint("pelvis")
@@ -105,4 +129,5 @@ def test_out_of_range_gaits_are_refused(bad):
 def test_procedural_walk_and_run_retarget_within_10_mm_on_legs_80(spec):
     clip = retarget(generate(spec), morphologies.get("human_legs_80"))
     assert clip.quality.residual_mean_mm < 10.0
+    assert clip.quality.self_penetration_mm < 1.0  # the legs never pass through each other
     assert clip.rejected == ()

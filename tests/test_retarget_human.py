@@ -72,3 +72,20 @@ def test_tendon_jump_ignores_smooth_motion_and_catches_a_snapping_path():
     snapped = lengths.copy()
     snapped[6:, 3] += 0.1 * model.tendon_length0[3]  # one path jumps by 10 % of its length
     assert abs(tendon_jump(model, qpos, snapped, arms) - 0.1) < 0.01
+
+
+def test_legs_through_each_other_are_measured():
+    from retargeting.quality import measure
+
+    body = morphologies.get("human_legs_80")
+    model = body.model()
+    standing = body.standing_qpos()
+    crossed = standing.copy()
+    # the right thigh swung across the midline, through the left leg
+    crossed[model.jnt_qposadr[model.joint("hip_adduction_r").id]] = 0.5
+    qpos = np.stack([standing, crossed])
+    keypoints = np.zeros((2, 1, 3))
+    quality, _ = measure(body, qpos[:1], keypoints[:1], keypoints[:1])
+    assert quality.self_penetration_mm == 0.0
+    quality, _ = measure(body, qpos, keypoints, keypoints)
+    assert quality.self_penetration_mm > 5.0

@@ -16,7 +16,23 @@ Where the numbers come from:
   animals", Int. J. Robotics Research 3(2):49-59 (1984), stride / h = 2.3 (v^2 / g h)^0.3;
   cadence is speed / stride length.
 - Segment proportions of the source skeleton: Winter (2009), table 4.1, as fractions of
-  body height.
+  body height. The hip joint centres are not in that table (its 0.191 H is the breadth
+  across the hips, outside the joints): they are 0.094 H apart here, the human models'
+  separation for their leg length (MyoLeg: 15.5 cm between hip joints on 0.80 m legs, 0.19
+  of leg length; here 0.094 / 0.491 = 0.19), so that scaling, which keeps the legs' frontal
+  directions, carries the step width over unchanged. (Placing them 0.191 H apart put the
+  retargeted ankles 3 cm apart and the legs through each other in 40-65 % of the frames.)
+- Step width (between the feet's centre lines) 0.13 leg length, the preferred width in
+  walking of Donelan, Kram & Kuo, "Mechanical and metabolic determinants of the preferred
+  step width in human walking", Proc. R. Soc. B 268:1985-1992 (2001); the same in running,
+  where people step nearer the midline, because narrower steps put the human models' feet
+  (7 cm wide) against each other as one passes the other.
+- Lateral sway of the pelvis: the linear inverted pendulum over each stance foot (Kajita et
+  al., "The 3D linear inverted pendulum mode", IROS 2001) at the pelvis height, periodic
+  from step to step: at single-stance midpoint the pelvis is (W / 2) (1 - 1 / cosh(o T / 2))
+  toward the stance foot, W the step width, T the step time, o = sqrt(g / hip height), and
+  it crosses the midline at each hand-over. Without it the body's weight stays between the
+  feet while one of them is lifted.
 
 Stance feet do not slide: each foot is planted where it lands (heel first, rolling to the
 ball of the foot) and the leg reaches it by two-link inverse kinematics from the hip, so
@@ -50,7 +66,9 @@ _RUN = {
 }
 _TOE_OFF = {"walk": 0.62, "run": 0.39}  # stance fraction of the tabulated curves
 # Winter (2009) table 4.1, fractions of body height
-_THIGH, _SHANK, _FOOT, _ANKLE_HEIGHT, _HIP_WIDTH = 0.245, 0.246, 0.152, 0.039, 0.191
+_THIGH, _SHANK, _FOOT, _ANKLE_HEIGHT = 0.245, 0.246, 0.152, 0.039
+_HIP_JOINTS = 0.094  # hip joint centres apart, fraction of body height (module docstring)
+_STEP_WIDTH = 0.13  # fraction of leg length (hip height), module docstring
 _NECK, _HEAD, _HIP_HEIGHT = 0.818, 0.936, 0.530
 _TOES = 0.03  # toe length beyond the ball of the foot (about a fifth of the foot)
 KEYPOINTS = (
@@ -158,12 +176,13 @@ def generate(spec: GaitSpec) -> Motion:
     middle = (heading[1:] + heading[:-1]) / 2
     path[1:, 0] = np.cumsum(np.diff(distance) * np.cos(middle))
     path[1:, 1] = np.cumsum(np.diff(distance) * np.sin(middle))
-    hip_half_width = 0.5 * _HIP_WIDTH * h
-    foot_half_width = 0.6 * hip_half_width
+    hip_half_width = 0.5 * _HIP_JOINTS * h
+    foot_half_width = 0.5 * _STEP_WIDTH * spec.hip_height
+    sway = effort * _lateral_sway(spec, times, foot_half_width)
     reach = 0.995 * (thigh + shank)
 
     for _ in range(3):  # lower the pelvis wherever a planted foot is out of the leg's reach
-        centre = path + up * height[:, None]
+        centre = path + up * height[:, None] + sway[:, None] * left
         out: dict[str, np.ndarray] = {}
         allowed = np.full(len(times), np.inf)
         for side, sign in (("r", -1.0), ("l", 1.0)):
@@ -173,7 +192,7 @@ def generate(spec: GaitSpec) -> Motion:
                 hip
                 + leg[key][:, :1] * forward
                 + leg[key][:, 1:] * up
-                + sign * (foot_half_width - hip_half_width) * left
+                + (sign * (foot_half_width - hip_half_width) - sway)[:, None] * left
                 for key in ("ankle", "heel", "ball")
             )
             _plant_stance_feet(leg, ankle, heel, ball, forward, heel_local, ball_local, _TOES * h)
@@ -223,6 +242,22 @@ def _continuous_below(height: np.ndarray, fps: float) -> np.ndarray:
     times = np.arange(len(height)) / fps
     cones = height[None, :] + PELVIS_MAX_VERTICAL_SPEED * np.abs(times[:, None] - times[None, :])
     return cones.min(axis=1)
+
+
+def _lateral_sway(spec: GaitSpec, times: np.ndarray, foot_half_width: float) -> np.ndarray:
+    """The pelvis's offset to the left of the path (m): the periodic linear inverted pendulum
+    over the stance foot (module docstring). Support passes from one foot to the other
+    halfway between two single-stance midpoints, where the offset is zero."""
+    frequency = spec.stride_frequency
+    omega = np.sqrt(GRAVITY / spec.hip_height)
+    half_step = 0.25 / frequency  # s, from a single-stance midpoint to the next hand-over
+    # right single-stance midpoint at right phase duty / 2, the left's half a cycle later
+    cycle = (frequency * times - spec.stance_fraction / 2 + 0.25) % 1.0
+    side = np.where(cycle < 0.5, -1.0, 1.0)  # the supporting foot: -1 right, +1 left
+    from_midpoint = ((cycle % 0.5) - 0.25) / frequency
+    return (
+        side * foot_half_width * (1 - np.cosh(omega * from_midpoint) / np.cosh(omega * half_step))
+    )
 
 
 def _effort(spec: GaitSpec, times: np.ndarray) -> np.ndarray:
