@@ -122,6 +122,9 @@ HELP = {
     "radians from upright (CPU backend only)",
     "pose_reward": "weight w of DeepMimic's pose term in the training reward: (1 - w) protocol "
     "reward + w exp(-2 (root angle^2 + joint errors^2)); 0 off (CPU backend only)",
+    "assist": "scale in [0, 1] of a torque on the root toward the reference's orientation in "
+    "training, falling linearly to 0 at --assist-until (CPU backend only); 0 off",
+    "assist_until": "the step at which the training assist reaches 0",
     "termination_curriculum": "adapt the distance from its start down to 0.1 m as fewer "
     "episodes terminate (MuscleMimic's rule)",
 }

@@ -67,7 +67,8 @@ def load_run(path: Path) -> Run:
 
 
 def setup_label(config: dict) -> str:
-    """ "ppo", or "ppo reference_length any-keypoint 0.15 curriculum tilt 0.3 pose 0.5":
+    """ "ppo", or "ppo reference_length any-keypoint 0.15 curriculum tilt 0.3 pose 0.5"
+    (and "assist 1 to 500000"):
     what sets a run apart beyond its seed (runs made before interfaces existed are
     `excitation`, `mean-error`)."""
     parts = [config["algo"]]
@@ -82,6 +83,8 @@ def setup_label(config: dict) -> str:
         parts.append(f"tilt {config['termination_tilt']:g}")
     if config.get("pose_reward"):
         parts.append(f"pose {config['pose_reward']:g}")
+    if config.get("assist"):
+        parts.append(f"assist {config['assist']:g} to {config['assist_until']}")
     return " ".join(parts)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from benchmark.env import TERMINATION_RULES, check_pose_reward, check_tilt
+from benchmark.env import TERMINATION_RULES, check_assist, check_pose_reward, check_tilt
 from benchmark.interfaces import INTERFACES, MJX_INTERFACES
 from benchmark.tasks import get_task
 
@@ -54,6 +54,10 @@ class TrainConfig:
     termination_tilt: float | None = None  # radians: also end when the root tilts more
     termination_curriculum: bool = False  # adapt the distance (`TerminationCurriculum`)
     pose_reward: float = 0.0  # weight of DeepMimic's pose term in the training reward
+    # a torque on the root toward the reference's orientation (`benchmark.env`), at this
+    # scale at step 0, falling linearly to none at step `assist_until`
+    assist: float = 0.0
+    assist_until: int | None = None
     # where training's environments step: "cpu" (MuJoCo C in worker processes) or "mjx"
     # (benchmark.mjx_env, batched on the JAX device; the `gpu` extra). Evaluation is the CPU's.
     backend: str = "cpu"
@@ -83,20 +87,31 @@ class TrainConfig:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         check_pose_reward(self.pose_reward)
+        check_assist(self.assist)
         if self.backend == "mjx":  # what the MJX backend does not step
             if self.termination_tilt is not None:
                 raise ValueError("termination_tilt runs on backend 'cpu' only")
             if self.pose_reward:
                 raise ValueError("pose_reward runs on backend 'cpu' only")
+            if self.assist:
+                raise ValueError("assist runs on backend 'cpu' only")
             if self.action_interface not in MJX_INTERFACES:
                 raise ValueError(
                     f"action_interface {self.action_interface} runs on backend 'cpu' only"
                 )
+        if self.assist and not (self.assist_until and self.assist_until > 0):
+            raise ValueError("assist needs assist_until, the step at which it reaches 0")
         if self.envs * self.rollout % self.minibatches:
             raise ValueError("envs x rollout must divide into the minibatches")
         if self.dep_preset is None:
             body = get_task(self.task).body
             self.dep_preset = "ostrich" if body.species == "ostrich" else "myosuite_legs"
+
+    def assist_at(self, step: int) -> float:
+        """The assist's scale for the rollout that starts at `step`."""
+        if not self.assist:
+            return 0.0
+        return self.assist * max(0.0, 1.0 - step / self.assist_until)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

@@ -86,6 +86,7 @@ def _make_env(config: TrainConfig):
             termination_distance=config.termination_distance,
             termination_tilt=config.termination_tilt,
             pose_reward=config.pose_reward,
+            assist=config.assist_at(0),
         )
 
     return make
@@ -362,6 +363,8 @@ RESUMED_CONFIG = (
     "termination_tilt",
     "termination_curriculum",
     "pose_reward",
+    "assist",
+    "assist_until",
     "policy_learning_rate",
     "backend",
 )
@@ -445,6 +448,11 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             **({"tilt_rad": config.termination_tilt} if config.termination_tilt else {}),
         },
         **({"training_reward": {"pose_weight": config.pose_reward}} if config.pose_reward else {}),
+        **(
+            {"training_assist": {"scale": config.assist, "until_step": config.assist_until}}
+            if config.assist
+            else {}
+        ),
     }
     write_json(out / "config.json", header)
 
@@ -484,6 +492,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     # what can end a training episode: each tracked keypoint, and the tilt rule where it is on
     enders = list(eval_env.tracked) + (["tilt"] if config.termination_tilt else [])
     training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in enders)
+    training_columns += ("assist",) if config.assist else ()
     if curriculum is not None:
         envs.set_attr("termination_distance", curriculum.distance)
     batch = config.envs * config.rollout
@@ -492,6 +501,9 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     try:
         while step < config.steps:
             started = time.perf_counter()
+            assist = config.assist_at(step)
+            if config.assist:
+                envs.set_attr("assist", assist)
             rollout = collect(model, envs, config, iteration, step, exploration, rng)
             step += batch
             with torch.no_grad():
@@ -537,6 +549,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     rollout_distance,
                 )
                 | update_stats
+                | ({"assist": round(assist, 6)} if config.assist else {})
             )
             if curriculum is not None:
                 run = len(ends["steps"]) + config.envs  # ended, and cut by the rollout's end

@@ -31,6 +31,12 @@ when `termination_tilt` (radians) is set, the root tilted more than that from up
 For training only, `pose_reward` w in [0, 1) mixes DeepMimic's pose term into the reward:
 (1 - w) r + w exp(-2 (root angle^2 + sum of squared joint-angle errors)), the root's angle
 from the reference root's orientation and the scored joints' errors in radians.
+For training only, `assist` s in [0, 1] (settable between episodes, as a curriculum lowers
+it) puts a torque on the root toward the reference root's orientation, held for the step:
+s (K angle - D (w - w_ref)), K = ASSIST_STIFFNESS m g h per radian (m the body's mass, h
+its standing hip height), D = ASSIST_DAMPING K seconds: a hand that holds the trunk up
+while the policy learns to track, withdrawn as it learns to balance (Yu, Turk & Liu,
+"Learning symmetric and low-energy locomotion", SIGGRAPH 2018, assist a body the same way).
 Truncated at the clip's last frame. `info` carries the per-step errors and activations the
 metrics need, the steps since the episode began (`episode_steps`) and, on termination, the
 index of the tracked keypoint farthest off (`ended_by`; -1 otherwise, len(tracked) when the
@@ -87,6 +93,21 @@ def check_pose_reward(weight: float) -> float:
     return value
 
 
+# The training assist's gains (module docstring): half the torque that gravity puts on the
+# body tilted about its feet, and damping Kinesis's 0.1 s; held for a control step (1/30 s),
+# a stiffer or more damped torque overshoots where the trunk swings on a slack hip.
+ASSIST_STIFFNESS = 0.5
+ASSIST_DAMPING = 0.1
+
+
+def check_assist(scale: float) -> float:
+    """A training assist scale in [0, 1], or a ValueError."""
+    value = float(scale)
+    if not 0 <= value <= 1:
+        raise ValueError(f"assist must be a scale in [0, 1], got {scale!r}")
+    return value
+
+
 def check_tilt(tilt: float | None) -> float | None:
     """A training tilt limit in radians (None: no limit), or a ValueError."""
     if tilt is None:
@@ -137,6 +158,7 @@ class ImitationEnv(gymnasium.Env):
         termination_distance: float | None = None,
         termination_tilt: float | None = None,
         pose_reward: float = 0.0,
+        assist: float = 0.0,
         replay_reference: bool = False,
     ) -> None:
         self.task = get_task(task) if isinstance(task, str) else task
@@ -149,6 +171,9 @@ class ImitationEnv(gymnasium.Env):
         self.pose_reward = check_pose_reward(pose_reward)
         if evaluation and self.pose_reward:
             raise ValueError("evaluation rewards by protocol v1's terms only (pose_reward 0)")
+        self._assist = check_assist(assist)
+        if evaluation and self._assist:
+            raise ValueError("evaluation applies no outside force (assist 0)")
         self.action_interface = interfaces.check(action_interface)
         self.body = self.task.body
         self.model = self.body.model()
@@ -179,6 +204,7 @@ class ImitationEnv(gymnasium.Env):
         root_joint = model.joint(self.body.root_joint)
         self._root_body = int(root_joint.bodyid[0])
         self._root_quat = int(model.jnt_qposadr[root_joint.id]) + 3  # qpos of its orientation
+        self._root_spin = int(model.jnt_dofadr[root_joint.id]) + 3  # qvel of its rotation
         self._forward = np.asarray(self.body.frame.forward_vector, dtype=np.float64)
         self._up = np.asarray(self.body.frame.up_vector, dtype=np.float64)
         # muscle normalisation of the observation (and of DEP's sensor): length range, peak force
@@ -194,6 +220,8 @@ class ImitationEnv(gymnasium.Env):
             [model.jnt_qposadr[model.joint(name).id] for name in self.body.joints], np.int64
         )
         self._substeps = self.body.sim.substeps
+        measures = self.body.measures
+        self._assist_stiffness = ASSIST_STIFFNESS * measures.total_mass * 9.81 * measures.hip_height
         # MuJoCo counts bad qpos, qvel and qacc (NaN or huge) in consecutive warning slots;
         # a view of those counts (cleared by mj_resetData) tells a diverging simulation
         first, last = mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQACC
@@ -321,6 +349,8 @@ class ImitationEnv(gymnasium.Env):
             reference = self._references.get(clip.name)
             if reference is not None:
                 reference = reference[self.frame + 1]
+            if self._assist:
+                data.xfrc_applied[self._root_body, 3:] = self._assist_torque(self.frame + 1)
             effort = self._actuation.step(model, data, action, reference)
             if not math.isfinite(effort):
                 raise ValueError("action contains NaN or infinite values")
@@ -390,6 +420,36 @@ class ImitationEnv(gymnasium.Env):
         )
         return observation, reward, terminated, truncated, info
 
+    @property
+    def assist(self) -> float:
+        """The training assist's scale (module docstring); set it to change it."""
+        return self._assist
+
+    @assist.setter
+    def assist(self, scale: float) -> None:
+        value = check_assist(scale)
+        if self.evaluation and value:
+            raise ValueError("evaluation applies no outside force (assist 0)")
+        self._assist = value
+        if not value:
+            self.data.xfrc_applied[self._root_body, 3:] = 0.0
+
+    def _assist_torque(self, frame: int) -> np.ndarray:
+        """World torque on the root toward the reference root's orientation at `frame`."""
+        data, at, spin_at = self.data, self._root_quat, self._root_spin
+        target = self.clip.qpos[frame, at : at + 4]
+        turn = np.empty(4)
+        mujoco.mju_mulQuat(turn, target, _conjugate(data.qpos[at : at + 4]))
+        angle = np.empty(3)
+        mujoco.mju_quat2Vel(angle, turn, 1.0)  # world axis x angle, body -> reference
+        # a free joint's angular velocity is in the body's frame
+        spin = data.xmat[self._root_body].reshape(3, 3) @ data.qvel[spin_at : spin_at + 3]
+        reference = np.empty(9)
+        mujoco.mju_quat2Mat(reference, target)
+        spin_ref = reference.reshape(3, 3) @ self.clip.qvel[frame, spin_at : spin_at + 3]
+        stiffness = self._assist * self._assist_stiffness
+        return stiffness * (angle - ASSIST_DAMPING * (spin - spin_ref))
+
     def _divergence(self, frame: int) -> str:
         first = int(mujoco.mjtWarning.mjWARN_BADQPOS)
         raised = np.flatnonzero(self._divergence_counts) + first
@@ -441,6 +501,10 @@ class ImitationEnv(gymnasium.Env):
             self.frame,
             self.frames_ahead,
         )
+
+
+def _conjugate(quat: np.ndarray) -> np.ndarray:
+    return np.array([quat[0], -quat[1], -quat[2], -quat[3]])
 
 
 def backward_velocity(points: np.ndarray, fps: float) -> np.ndarray:

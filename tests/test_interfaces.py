@@ -387,3 +387,31 @@ def test_the_pose_reward_mixes_deepmimics_pose_term_into_the_training_reward():
         ImitationEnv("legs80-walk", split="test", evaluation=True, pose_reward=0.5)
     with pytest.raises(ValueError, match=r"pose_reward must be a weight in \[0, 1\)"):
         ImitationEnv("legs80-walk", pose_reward=1.0)
+
+
+def test_the_training_assist_turns_the_root_back_toward_the_reference():
+    """Tilted off its reference, the root gets a torque about the tilt's axis that undoes it,
+    K = 0.5 m g h per radian; a zero scale, and evaluation, put no force on the body."""
+    env = ImitationEnv("legs80-walk", split="test", action_interface="joint_target", assist=1.0)
+    env.reset(options={"clip": "walk_1", "start": 10})
+    at = env._root_quat
+    tilt = np.array([np.cos(0.05), np.sin(0.05), 0.0, 0.0])  # 0.1 rad about the world x axis
+    turned = np.empty(4)
+    mujoco.mju_mulQuat(turned, tilt, env.data.qpos[at : at + 4])
+    env.data.qpos[at : at + 4] = turned
+    env.data.qvel[:] = env.clip.qvel[11]
+    mujoco.mj_forward(env.model, env.data)
+    torque = env._assist_torque(11)
+    measures = env.body.measures
+    stiffness = 0.5 * measures.total_mass * 9.81 * measures.hip_height
+    assert torque[0] == pytest.approx(-0.1 * stiffness, rel=0.02)
+    assert np.abs(torque[1:]).max() < 0.02 * abs(torque[0])
+    # the step applies it; a zero scale takes it off again
+    env.step(np.zeros(env.action_space.shape))
+    assert np.abs(env.data.xfrc_applied[env._root_body, 3:]).max() > 0
+    env.assist = 0.0
+    assert not env.data.xfrc_applied.any()
+    with pytest.raises(ValueError, match="no outside force"):
+        ImitationEnv("legs80-walk", split="test", evaluation=True, assist=0.5)
+    with pytest.raises(ValueError, match=r"assist must be a scale in \[0, 1\]"):
+        env.assist = 1.5

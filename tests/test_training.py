@@ -185,6 +185,22 @@ def test_a_run_with_the_pose_reward_records_it_and_compare_keeps_it_apart(tmp_pa
     assert setup_label(tilted) == "ppo any-keypoint tilt 0.3"
 
 
+def test_a_run_with_the_assist_records_it_and_lowers_it_by_the_step(tmp_path):
+    config = dict(SMALL, assist=1.0, assist_until=512)
+    header = _cpu_only_training_setting(tmp_path, config, "assist", 0.5)
+    assert header["training_assist"] == {"scale": 1.0, "until_step": 512}
+    assert setup_label(header["config"]) == "ppo assist 1 to 512"
+    with open(tmp_path / "run" / "training.csv") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert float(row["assist"]) == 1.0  # the first rollout, at step 0
+    trained = TrainConfig(**config)
+    assert [trained.assist_at(s) for s in (0, 256, 512, 1024)] == [1.0, 0.5, 0.0, 0.0]
+    with pytest.raises(ValueError, match="assist needs assist_until"):
+        TrainConfig(assist=0.5)
+    with pytest.raises(ValueError, match="assist must be a scale in"):
+        TrainConfig(assist=2.0, assist_until=10)
+
+
 def test_the_kl_stop_ends_an_update_early_and_training_csv_says_so(tmp_path):
     def rows(run):
         with open(run / "training.csv") as handle:
