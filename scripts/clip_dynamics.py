@@ -1,0 +1,168 @@
+"""Whether a task's clips are motions the body's own dynamics allow: per clip, inverse
+dynamics (MuJoCo's `mj_inverse`, contacts off) gives the wrench the floor would have to put
+on the body for the clip's accelerations to happen; from it, the centre of pressure (where
+on the floor that wrench acts) and the vertical force over body weight. A clip a body can
+follow keeps the centre of pressure under the feet that touch the floor, and the vertical
+force near one body weight on average (about 0.7-1.3 in human walking).
+
+Accelerations are central differences of the clip's qvel at 30 Hz, so single frames at heel
+strike read noisy. `--simulate RUN` measures, for scale, what obeys the physics by
+construction: the first 20 frames of each test episode of a trained policy, simulated.
+
+Checked on the human bodies only: on the ostrich it reads implausible figures (centres of
+pressure metres away, the floor pulling in most frames of the real clips) that nobody has
+traced yet, so it refuses the ostrich's tasks.
+
+Usage: .venv/bin/python scripts/clip_dynamics.py TASK [TASK...]   (e.g. legs80-walk)
+       .venv/bin/python scripts/clip_dynamics.py --simulate RUN_FOLDER
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import mujoco
+import numpy as np
+
+from benchmark.agents import OnnxAgent
+from benchmark.env import ImitationEnv
+from benchmark.tables import format_table
+from benchmark.tasks import get_task
+from morphologies import Morphology
+from morphologies.contacts import floor_distances, floor_geom, foot_geoms
+from retargeting.datasets.clip import Clip
+
+DOWN = 0.005  # m: a foot geom this close to the floor can take load
+
+
+def _footprint(model: mujoco.MjModel, data: mujoco.MjData, geom: int) -> list[np.ndarray]:
+    """Points spanning a foot geom: a capsule's two axis ends (its radius is added to the
+    span after), a box's corners."""
+    centre, frame = data.geom_xpos[geom], data.geom_xmat[geom].reshape(3, 3)
+    size = model.geom_size[geom]
+    if model.geom_type[geom] == mujoco.mjtGeom.mjGEOM_BOX:
+        return [centre + frame @ (np.array(s) * size) for s in itertools.product((-1, 1), repeat=3)]
+    if model.geom_type[geom] == mujoco.mjtGeom.mjGEOM_CAPSULE:
+        return [centre + frame[:, 2] * size[1], centre - frame[:, 2] * size[1]]
+    return [centre]
+
+
+def clip_row(
+    task_id: str, clip: Clip | SimpleNamespace, model: mujoco.MjModel, body: Morphology
+) -> list:
+    """One table row: frames with a foot down, % of them with the centre of pressure outside
+    the feet, the median miss (mm), frames that need the floor to pull, vertical force range."""
+    free = copy.copy(model)  # contacts off: qfrc_inverse on the root is then the floor's part
+    free.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
+    data, inverse = mujoco.MjData(model), mujoco.MjData(free)
+    root = model.joint(body.root_joint)
+    dof, root_body = int(model.jnt_dofadr[root.id]), int(root.bodyid[0])
+    weight = float(model.body_subtreemass[0]) * 9.81
+    feet = [g for side in foot_geoms(body).values() for g in side]
+    floor = floor_geom(model)
+    at = int(model.jnt_qposadr[root.id])
+    travel = clip.qpos[-1, at : at + 2] - clip.qpos[0, at : at + 2]
+    forward = travel / max(np.linalg.norm(travel), 1e-9)
+    left = np.array([-forward[1], forward[0]])
+    misses, loads, pulls, counted = [], [], 0, 0
+    for t in range(1, len(clip.qpos) - 1):
+        inverse.qpos[:], inverse.qvel[:] = clip.qpos[t], clip.qvel[t]
+        inverse.qacc[:] = (clip.qvel[t + 1] - clip.qvel[t - 1]) * clip.fps / 2
+        mujoco.mj_inverse(free, inverse)
+        force = inverse.qfrc_inverse[dof : dof + 3]  # world frame, at the root body
+        torque = inverse.xmat[root_body].reshape(3, 3) @ inverse.qfrc_inverse[dof + 3 : dof + 6]
+        loads.append(force[2] / weight)
+        if force[2] <= 0:
+            pulls += 1
+            continue
+        origin = inverse.xpos[root_body]
+        pressure = np.array(
+            [
+                origin[0] - (torque[1] + origin[2] * force[0]) / force[2],
+                origin[1] + (torque[0] - origin[2] * force[1]) / force[2],
+            ]
+        )
+        data.qpos[:] = clip.qpos[t]
+        mujoco.mj_kinematics(model, data)
+        heights = floor_distances(model, data, feet, floor)
+        down = [g for g, h in zip(feet, heights, strict=True) if h < DOWN]
+        if not down:
+            continue
+        points = np.array([p[:2] for g in down for p in _footprint(model, data, g)])
+        capsules = [g for g in down if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE]
+        radius = max((float(model.geom_size[g][0]) for g in capsules), default=0.0)
+        counted += 1
+        miss = 0.0
+        for axis in (forward, left):
+            span = points @ axis
+            value = pressure @ axis
+            low, high = span.min() - radius, span.max() + radius
+            miss = max(miss, low - value, value - high, 0.0)
+        misses.append(miss)
+    misses = np.array(misses)
+    outside = misses > 0
+    return [
+        task_id,
+        clip.name,
+        counted,
+        round(100 * float(outside.mean()), 1) if counted else "-",
+        round(1000 * float(np.median(misses[outside])), 1) if outside.any() else 0,
+        pulls,
+        round(float(np.min(loads)), 2),
+        round(float(np.max(loads)), 2),
+    ]
+
+
+def simulated(run: Path, frames: int = 20) -> list[SimpleNamespace]:
+    """The first `frames` of each test episode of a run's policy, as clips."""
+    config = json.loads((run / "config.json").read_text())
+    interface = config["action_interface"]
+    env = ImitationEnv(config["task"], split="test", evaluation=True, action_interface=interface)
+    agent = OnnxAgent(run / "policy.onnx")
+    episodes = []
+    for clip in env.clips:
+        observation, _ = env.reset(options={"clip": clip.name})
+        qpos, qvel = [env.data.qpos.copy()], [env.data.qvel.copy()]
+        for _ in range(frames):
+            observation, _, terminated, truncated, _ = env.step(agent.act(observation))
+            qpos.append(env.data.qpos.copy())
+            qvel.append(env.data.qvel.copy())
+            if terminated or truncated:
+                break
+        name = f"{clip.name} (simulated)"
+        episodes.append(
+            SimpleNamespace(name=name, fps=clip.fps, qpos=np.array(qpos), qvel=np.array(qvel))
+        )
+    return episodes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("tasks", nargs="*", default=["legs80-walk"])
+    parser.add_argument("--simulate", type=Path, metavar="RUN", help="a benchmark train folder")
+    args = parser.parse_args()
+    rows = []
+    if args.simulate:
+        config = json.loads((args.simulate / "config.json").read_text())
+        task = get_task(config["task"])
+        model = task.body.model()
+        rows = [clip_row(task.id, e, model, task.body) for e in simulated(args.simulate)]
+    for task_id in [] if args.simulate else args.tasks:
+        task = get_task(task_id)
+        if task.body.species != "human":
+            raise SystemExit(f"{task_id}: checked on the human bodies only (see the docstring)")
+        model = task.body.model()
+        for split in ("train", "test"):
+            for clip in task.load_clips(split):
+                rows.append(clip_row(task_id, clip, model, task.body))
+    header = ["task", "clip", "frames", "cop_out_%", "miss_mm", "pull", "Fz/mg min", "Fz/mg max"]
+    print(format_table(header, rows))
+
+
+if __name__ == "__main__":
+    main()
