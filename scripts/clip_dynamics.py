@@ -7,7 +7,8 @@ force near one body weight on average (about 0.7-1.3 in human walking).
 
 Accelerations are central differences of the clip's qvel at 30 Hz, so single frames at heel
 strike read noisy. `--simulate RUN` measures, for scale, what obeys the physics by
-construction: the first 20 frames of each test episode of a trained policy, simulated.
+construction: the first 20 frames of each test episode of a trained policy, simulated, with
+velocities differenced from positions as the clips' are.
 
 Checked on the human bodies only: on the ostrich it reads implausible figures (centres of
 pressure metres away, the floor pulling in most frames of the real clips) that nobody has
@@ -36,6 +37,7 @@ from benchmark.tasks import get_task
 from morphologies import Morphology
 from morphologies.contacts import floor_distances, floor_geom, foot_geoms
 from retargeting.datasets.clip import Clip
+from retargeting.retarget import finite_difference_qvel
 
 DOWN = 0.005  # m: a foot geom this close to the floor can take load
 
@@ -119,7 +121,8 @@ def clip_row(
 
 
 def simulated(run: Path, frames: int = 20) -> list[SimpleNamespace]:
-    """The first `frames` of each test episode of a run's policy, as clips."""
+    """The first `frames` of each test episode of a run's policy, as clips: qpos as
+    simulated, qvel by finite differences of it, as the clips' are."""
     config = json.loads((run / "config.json").read_text())
     interface = config["action_interface"]
     env = ImitationEnv(config["task"], split="test", evaluation=True, action_interface=interface)
@@ -127,17 +130,16 @@ def simulated(run: Path, frames: int = 20) -> list[SimpleNamespace]:
     episodes = []
     for clip in env.clips:
         observation, _ = env.reset(options={"clip": clip.name})
-        qpos, qvel = [env.data.qpos.copy()], [env.data.qvel.copy()]
+        qpos = [env.data.qpos.copy()]
         for _ in range(frames):
             observation, _, terminated, truncated, _ = env.step(agent.act(observation))
             qpos.append(env.data.qpos.copy())
-            qvel.append(env.data.qvel.copy())
             if terminated or truncated:
                 break
         name = f"{clip.name} (simulated)"
-        episodes.append(
-            SimpleNamespace(name=name, fps=clip.fps, qpos=np.array(qpos), qvel=np.array(qvel))
-        )
+        positions = np.array(qpos)
+        velocities = finite_difference_qvel(env.model, positions, clip.fps)
+        episodes.append(SimpleNamespace(name=name, fps=clip.fps, qpos=positions, qvel=velocities))
     return episodes
 
 
