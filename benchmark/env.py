@@ -220,8 +220,9 @@ class ImitationEnv(gymnasium.Env):
             [model.jnt_qposadr[model.joint(name).id] for name in self.body.joints], np.int64
         )
         self._substeps = self.body.sim.substeps
-        measures = self.body.measures
-        self._assist_stiffness = ASSIST_STIFFNESS * measures.total_mass * 9.81 * measures.hip_height
+        measures, gravity = self.body.measures, float(np.linalg.norm(model.opt.gravity))
+        weight = measures.total_mass * gravity
+        self._assist_stiffness = ASSIST_STIFFNESS * weight * measures.hip_height
         # MuJoCo counts bad qpos, qvel and qacc (NaN or huge) in consecutive warning slots;
         # a view of those counts (cleared by mj_resetData) tells a diverging simulation
         first, last = mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQACC
@@ -438,8 +439,9 @@ class ImitationEnv(gymnasium.Env):
         """World torque on the root toward the reference root's orientation at `frame`."""
         data, at, spin_at = self.data, self._root_quat, self._root_spin
         target = self.clip.qpos[frame, at : at + 4]
-        turn = np.empty(4)
-        mujoco.mju_mulQuat(turn, target, _conjugate(data.qpos[at : at + 4]))
+        inverse, turn = np.empty(4), np.empty(4)
+        mujoco.mju_negQuat(inverse, data.qpos[at : at + 4])
+        mujoco.mju_mulQuat(turn, target, inverse)
         angle = np.empty(3)
         mujoco.mju_quat2Vel(angle, turn, 1.0)  # world axis x angle, body -> reference
         # a free joint's angular velocity is in the body's frame
@@ -501,10 +503,6 @@ class ImitationEnv(gymnasium.Env):
             self.frame,
             self.frames_ahead,
         )
-
-
-def _conjugate(quat: np.ndarray) -> np.ndarray:
-    return np.array([quat[0], -quat[1], -quat[2], -quat[3]])
 
 
 def backward_velocity(points: np.ndarray, fps: float) -> np.ndarray:

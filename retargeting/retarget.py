@@ -30,7 +30,7 @@ PROTOCOL_FPS = 30.0
 # where it stepped down by up to 17 cm in one frame at each new stance; 4: the stance feet of
 # human clips put on the floor, `retargeting.grounding`; 5: the procedural source's hip
 # joints, step width and lateral sway, where its legs passed through each other, and the
-# self-penetration gate).
+# IK's limit that keeps the body's own colliding geoms apart).
 RETARGET_VERSION = 5
 
 

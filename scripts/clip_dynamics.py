@@ -54,17 +54,24 @@ def _footprint(model: mujoco.MjModel, data: mujoco.MjData, geom: int) -> list[np
     return [centre]
 
 
+def contact_free(body: Morphology) -> mujoco.MjModel:
+    """The body's model with contacts off: `mj_inverse`'s force on the root is then what the
+    floor would have to supply."""
+    free = copy.copy(body.model())
+    free.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
+    return free
+
+
 def clip_row(
     task_id: str, clip: Clip | SimpleNamespace, model: mujoco.MjModel, body: Morphology
 ) -> list:
     """One table row: frames with a foot down, % of them with the centre of pressure outside
-    the feet, the median miss (mm), frames that need the floor to pull, vertical force range."""
-    free = copy.copy(model)  # contacts off: qfrc_inverse on the root is then the floor's part
-    free.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
-    data, inverse = mujoco.MjData(model), mujoco.MjData(free)
+    the feet, the median miss (mm), frames that need the floor to pull, vertical force range.
+    `model` is the body's `contact_free` model."""
+    data = mujoco.MjData(model)
     root = model.joint(body.root_joint)
     dof, root_body = int(model.jnt_dofadr[root.id]), int(root.bodyid[0])
-    weight = float(model.body_subtreemass[0]) * 9.81
+    weight = float(model.body_subtreemass[0]) * float(np.linalg.norm(model.opt.gravity))
     feet = [g for side in foot_geoms(body).values() for g in side]
     floor = floor_geom(model)
     at = int(model.jnt_qposadr[root.id])
@@ -73,24 +80,22 @@ def clip_row(
     left = np.array([-forward[1], forward[0]])
     misses, loads, pulls, counted = [], [], 0, 0
     for t in range(1, len(clip.qpos) - 1):
-        inverse.qpos[:], inverse.qvel[:] = clip.qpos[t], clip.qvel[t]
-        inverse.qacc[:] = (clip.qvel[t + 1] - clip.qvel[t - 1]) * clip.fps / 2
-        mujoco.mj_inverse(free, inverse)
-        force = inverse.qfrc_inverse[dof : dof + 3]  # world frame, at the root body
-        torque = inverse.xmat[root_body].reshape(3, 3) @ inverse.qfrc_inverse[dof + 3 : dof + 6]
+        data.qpos[:], data.qvel[:] = clip.qpos[t], clip.qvel[t]
+        data.qacc[:] = (clip.qvel[t + 1] - clip.qvel[t - 1]) * clip.fps / 2
+        mujoco.mj_inverse(model, data)  # also places the geoms, for the feet below
+        force = data.qfrc_inverse[dof : dof + 3]  # world frame, at the root body
+        torque = data.xmat[root_body].reshape(3, 3) @ data.qfrc_inverse[dof + 3 : dof + 6]
         loads.append(force[2] / weight)
         if force[2] <= 0:
             pulls += 1
             continue
-        origin = inverse.xpos[root_body]
+        origin = data.xpos[root_body]
         pressure = np.array(
             [
                 origin[0] - (torque[1] + origin[2] * force[0]) / force[2],
                 origin[1] + (torque[0] - origin[2] * force[1]) / force[2],
             ]
         )
-        data.qpos[:] = clip.qpos[t]
-        mujoco.mj_kinematics(model, data)
         heights = floor_distances(model, data, feet, floor)
         down = [g for g, h in zip(feet, heights, strict=True) if h < DOWN]
         if not down:
@@ -152,16 +157,16 @@ def main() -> None:
     if args.simulate:
         config = json.loads((args.simulate / "config.json").read_text())
         task = get_task(config["task"])
-        model = task.body.model()
-        rows = [clip_row(task.id, e, model, task.body) for e in simulated(args.simulate)]
+        free = contact_free(task.body)
+        rows = [clip_row(task.id, e, free, task.body) for e in simulated(args.simulate)]
     for task_id in [] if args.simulate else args.tasks:
         task = get_task(task_id)
         if task.body.species != "human":
             raise SystemExit(f"{task_id}: checked on the human bodies only (see the docstring)")
-        model = task.body.model()
+        free = contact_free(task.body)
         for split in ("train", "test"):
             for clip in task.load_clips(split):
-                rows.append(clip_row(task_id, clip, model, task.body))
+                rows.append(clip_row(task_id, clip, free, task.body))
     header = ["task", "clip", "frames", "cop_out_%", "miss_mm", "pull", "Fz/mg min", "Fz/mg max"]
     print(format_table(header, rows))
 

@@ -37,12 +37,11 @@ def own_contact_force(env: ImitationEnv) -> float:
     return total
 
 
-def pitch(env: ImitationEnv) -> float:
+def pitch(env: ImitationEnv, reference: mujoco.MjData) -> float:
     """The root's up axis leaning forward (+) or back (-), degrees, about the reference
-    root's left axis."""
+    root's left axis; `reference` is scratch data for the reference pose."""
     body = env.body
     frame = env.data.xmat[env._root_body].reshape(3, 3)
-    reference = mujoco.MjData(env.model)
     reference.qpos[:] = env.clip.qpos[env.frame]
     mujoco.mj_kinematics(env.model, reference)
     reference_frame = reference.xmat[env._root_body].reshape(3, 3)
@@ -53,6 +52,7 @@ def pitch(env: ImitationEnv) -> float:
 
 def trace(env: ImitationEnv, act, every: int) -> list[list]:
     pelvis = env.tracked.index("pelvis")
+    reference = mujoco.MjData(env.model)
     rows = []
     for clip in env.clips:
         observation, _ = env.reset(options={"clip": clip.name})
@@ -64,8 +64,9 @@ def trace(env: ImitationEnv, act, every: int) -> list[list]:
                 upright = max(info["reward_terms"]["upright"], 1e-300)
                 tilt = math.sqrt(-math.log(upright) / UPRIGHT_SCALE)
                 offset = env.tracked_points()[pelvis] - env.clip.keypoints[env.frame][pelvis]
+                lean = round(pitch(env, reference), 1)
                 rows.append(
-                    [clip.name, env.frame, round(math.degrees(tilt), 1), round(pitch(env), 1)]
+                    [clip.name, env.frame, round(math.degrees(tilt), 1), lean]
                     + [round(float(v), 3) for v in offset]
                     + [round(own_contact_force(env)), round(1000 * info["mpjpe"], 1)]
                 )
