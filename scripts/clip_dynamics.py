@@ -5,6 +5,9 @@ on the floor that wrench acts) and the vertical force over body weight. A clip a
 follow keeps the centre of pressure under the feet that touch the floor, and the vertical
 force near one body weight on average (about 0.7-1.3 in human walking).
 
+The table also gives the share of those frames with both feet down (double support: about
+a fifth to a quarter of a human walking cycle at 1-1.5 m/s, none in running).
+
 Accelerations are central differences of the clip's qvel at 30 Hz, so single frames at heel
 strike read noisy. `--simulate RUN` measures, for scale, what obeys the physics by
 construction: the first 20 frames of each test episode of a trained policy, simulated, with
@@ -65,20 +68,22 @@ def contact_free(body: Morphology) -> mujoco.MjModel:
 def clip_row(
     task_id: str, clip: Clip | SimpleNamespace, model: mujoco.MjModel, body: Morphology
 ) -> list:
-    """One table row: frames with a foot down, % of them with the centre of pressure outside
-    the feet, the median miss (mm), frames that need the floor to pull, vertical force range.
+    """One table row: frames with a foot down, % of them with both feet down, % of them with
+    the centre of pressure outside the feet, the median miss (mm), frames that need the floor
+    to pull, vertical force range.
     `model` is the body's `contact_free` model."""
     data = mujoco.MjData(model)
     root = model.joint(body.root_joint)
     dof, root_body = int(model.jnt_dofadr[root.id]), int(root.bodyid[0])
     weight = float(model.body_subtreemass[0]) * float(np.linalg.norm(model.opt.gravity))
-    feet = [g for side in foot_geoms(body).values() for g in side]
+    sides = list(foot_geoms(body).values())
+    feet = [g for side in sides for g in side]
     floor = floor_geom(model)
     at = int(model.jnt_qposadr[root.id])
     travel = clip.qpos[-1, at : at + 2] - clip.qpos[0, at : at + 2]
     forward = travel / max(np.linalg.norm(travel), 1e-9)
     left = np.array([-forward[1], forward[0]])
-    misses, loads, pulls, counted = [], [], 0, 0
+    misses, loads, pulls, counted, both = [], [], 0, 0, 0
     for t in range(1, len(clip.qpos) - 1):
         data.qpos[:], data.qvel[:] = clip.qpos[t], clip.qvel[t]
         data.qacc[:] = (clip.qvel[t + 1] - clip.qvel[t - 1]) * clip.fps / 2
@@ -100,6 +105,7 @@ def clip_row(
         down = [g for g, h in zip(feet, heights, strict=True) if h < DOWN]
         if not down:
             continue
+        both += all(any(g in down for g in side) for side in sides)
         points = np.array([p[:2] for g in down for p in _footprint(model, data, g)])
         capsules = [g for g in down if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE]
         radius = max((float(model.geom_size[g][0]) for g in capsules), default=0.0)
@@ -117,6 +123,7 @@ def clip_row(
         task_id,
         clip.name,
         counted,
+        round(100 * both / counted, 1) if counted else "-",
         round(100 * float(outside.mean()), 1) if counted else "-",
         round(1000 * float(np.median(misses[outside])), 1) if outside.any() else 0,
         pulls,
@@ -167,7 +174,8 @@ def main() -> None:
         for split in ("train", "test"):
             for clip in task.load_clips(split):
                 rows.append(clip_row(task_id, clip, free, task.body))
-    header = ["task", "clip", "frames", "cop_out_%", "miss_mm", "pull", "Fz/mg min", "Fz/mg max"]
+    header = ["task", "clip", "frames", "both_%", "cop_out_%", "miss_mm", "pull"]
+    header += ["Fz/mg min", "Fz/mg max"]
     print(format_table(header, rows))
 
 
