@@ -30,8 +30,9 @@ PROTOCOL_FPS = 30.0
 # where it stepped down by up to 17 cm in one frame at each new stance; 4: the stance feet of
 # human clips put on the floor, `retargeting.grounding`; 5: the procedural source's hip
 # joints, step width and lateral sway, where its legs passed through each other, and the
-# IK's limit that keeps the body's own colliding geoms apart).
-RETARGET_VERSION = 5
+# IK's limit that keeps the body's own colliding geoms apart); 6: the procedural source's
+# walking pelvis rises and falls as people's do, and its toe keypoint is the MTP joint).
+RETARGET_VERSION = 6
 
 
 def ik_keypoints(morphology: Morphology) -> tuple[str, ...]:

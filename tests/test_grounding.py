@@ -54,7 +54,7 @@ def test_a_walk_keeps_a_foot_on_the_floor_in_every_frame(walk):
     assert clip.quality.floating_mm == pytest.approx(CLEARANCE * 1000, abs=1e-3)
     assert clip.rejected == ()
     # the targets moved with the body: the residual is the joints' alone, the shift a note
-    assert clip.quality.residual_mean_mm < 3.0 < np.abs(shifts).mean() * 1000
+    assert clip.quality.residual_mean_mm < min(3.0, np.abs(shifts).mean() * 1000)
     assert any(note.startswith("stance feet grounded") for note in clip.meta.notes)
 
 

@@ -33,6 +33,22 @@ Where the numbers come from:
   toward the stance foot, W the step width, T the step time, o = sqrt(g / hip height), and
   it crosses the midline at each hand-over. Without it the body's weight stays between the
   feet while one of them is lifted.
+- Vertical motion of the pelvis in walking: a sinusoid at step frequency, lowest in the
+  middle of double support, peak to peak the body's vertical excursion measured by
+  Orendurff et al., "The effect of walking speed on center of mass displacement", J.
+  Rehabil. Res. Dev. 41(6A):829-834 (2004): about 2.7 cm at 0.7 m/s to 4.8 cm at 1.6 m/s,
+  linear in speed here, for a 1.75 m subject. Its mean height is the highest at which every
+  planted foot stays within the leg's reach, so the stance knee bends where a long step
+  needs it. (Followed from the stance legs' own geometry instead, the pelvis rose and fell
+  by 11-14 cm at 1.5-1.8 m/s, which asks the floor for 0.1-2.4 body weights and to pull in
+  19 frames of a 1.8 m/s clip: `scripts/clip_dynamics.py`.) Running keeps the stance legs'
+  geometry, whose flight phases set the height.
+- The toe keypoint is the ball of the foot's joint centre (the metatarsophalangeal joint),
+  _MTP_HEIGHT above the sole, as BVH's ToeBase, SMPL's foot joint and the human models' toes
+  body are. (On the sole, it pitched every retargeted foot about 7 degrees toes-down: the
+  models stood on their forefoot with the heels 2 cm up.) In walking only, for now: the
+  runs' retargeted toes then slid 20.7 mm a frame in run_3.6, past the skating gate (20),
+  and the runs land on the forefoot anyway.
 
 Stance feet do not slide: each foot is planted where it lands (heel first, rolling to the
 ball of the foot) and the leg reaches it by two-link inverse kinematics from the hip, so
@@ -67,6 +83,10 @@ _RUN = {
 _TOE_OFF = {"walk": 0.62, "run": 0.39}  # stance fraction of the tabulated curves
 # Winter (2009) table 4.1, fractions of body height
 _THIGH, _SHANK, _FOOT, _ANKLE_HEIGHT = 0.245, 0.246, 0.152, 0.039
+_MTP_HEIGHT = 0.0115  # the MTP joint centre above the sole, fraction of body height (2 cm)
+# Orendurff et al. (2004), module docstring: the pelvis's vertical excursion in walking (m,
+# peak to peak, for a 1.75 m subject) at two speeds (m/s), linear in between and beyond
+_EXCURSION_AT = ((0.7, 0.027), (1.6, 0.048))
 _HIP_JOINTS = 0.094  # hip joint centres apart, fraction of body height (module docstring)
 _STEP_WIDTH = 0.13  # fraction of leg length (hip height), module docstring
 _NECK, _HEAD, _HIP_HEIGHT = 0.818, 0.936, 0.530
@@ -172,6 +192,9 @@ def generate(spec: GaitSpec) -> Motion:
     # the lower envelope steps down where a new stance leg takes over (17 cm in one frame at
     # 1.8 m/s); a pelvis cannot, so the envelope is made continuous from below
     height = _continuous_below(height, spec.fps)
+    walking = spec.kind == "walk"
+    if walking:  # a sinusoid about the mean, lowered below into reach (module docstring)
+        height = np.mean(height) + effort * _vertical_motion(spec, times)
     path = np.zeros((len(times), 3))
     middle = (heading[1:] + heading[:-1]) / 2
     path[1:, 0] = np.cumsum(np.diff(distance) * np.cos(middle))
@@ -204,12 +227,15 @@ def generate(spec: GaitSpec) -> Motion:
                     f"{side}_hip": hip,
                     f"{side}_ankle": ankle,
                     f"{side}_heel": heel,
-                    f"{side}_toe": ball,
+                    f"{side}_toe": _mtp_joint(heel, ball, _MTP_HEIGHT * h) if walking else ball,
                 }
             )
         if np.all(height <= allowed + 1e-9):
             break
-        height = _continuous_below(np.minimum(height, allowed), spec.fps)
+        if walking:  # lowered as a whole, so that the curve keeps its shape
+            height = height - np.max(height - allowed)
+        else:
+            height = _continuous_below(np.minimum(height, allowed), spec.fps)
     for side in ("r", "l"):
         out[f"{side}_knee"] = _two_link_knee(
             out[f"{side}_hip"], out[f"{side}_ankle"], thigh, shank, forward
@@ -232,6 +258,26 @@ def generate(spec: GaitSpec) -> Motion:
             original_fps=spec.fps,
         ),
     )
+
+
+def _vertical_motion(spec: GaitSpec, times: np.ndarray) -> np.ndarray:
+    """The walking pelvis's height about its mean (m): lowest in the middle of each double
+    support (the right leg's phase (duty - 0.5) / 2 and half a cycle later), highest in
+    mid single stance, peak to peak Orendurff's excursion at this speed and height."""
+    (slow, low), (fast, high) = _EXCURSION_AT
+    excursion = (low + (high - low) * (spec.speed - slow) / (fast - slow)) * spec.height / 1.75
+    lowest = (spec.stance_fraction - 0.5) / 2
+    phase = (spec.stride_frequency * times) % 1.0
+    return -0.5 * excursion * np.cos(4.0 * np.pi * (phase - lowest))
+
+
+def _mtp_joint(heel: np.ndarray, ball: np.ndarray, height: float) -> np.ndarray:
+    """The MTP joint centre: `height` above the ball of the foot, square to the sole."""
+    sole = ball - heel
+    sole /= np.linalg.norm(sole, axis=1, keepdims=True)
+    up = np.array([0.0, 0.0, 1.0])
+    normal = up - (sole @ up)[:, None] * sole
+    return ball + height * normal / np.linalg.norm(normal, axis=1, keepdims=True)
 
 
 def _continuous_below(height: np.ndarray, fps: float) -> np.ndarray:
