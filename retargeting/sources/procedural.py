@@ -40,15 +40,14 @@ Where the numbers come from:
   linear in speed here, for a 1.75 m subject. Its mean height is the highest at which every
   planted foot stays within the leg's reach, so the stance knee bends where a long step
   needs it. (Followed from the stance legs' own geometry instead, the pelvis rose and fell
-  by 11-14 cm at 1.5-1.8 m/s, which asks the floor for 0.1-2.4 body weights and to pull in
-  19 frames of a 1.8 m/s clip: `scripts/clip_dynamics.py`.) Running keeps the stance legs'
-  geometry, whose flight phases set the height.
+  by 11-14 cm at 1.5-1.8 m/s, and the retargeted walks asked the floor for -0.42 to 2.41
+  body weights, pulling in up to 13 frames a clip: `scripts/clip_dynamics.py`, retargeting
+  version 5.) Running keeps the stance legs' geometry, whose flight phases set the height.
 - The toe keypoint is the ball of the foot's joint centre (the metatarsophalangeal joint),
   _MTP_HEIGHT above the sole, as BVH's ToeBase, SMPL's foot joint and the human models' toes
   body are. (On the sole, it pitched every retargeted foot about 7 degrees toes-down: the
-  models stood on their forefoot with the heels 2 cm up.) In walking only, for now: the
-  runs' retargeted toes then slid 20.7 mm a frame in run_3.6, past the skating gate (20),
-  and the runs land on the forefoot anyway.
+  models stood on their forefoot with the heels 2 cm up.) In walking only, for now: with it
+  the runs' retargeted toes slid 20.7 mm a frame in run_3.6, past the skating gate (20).
 
 Stance feet do not slide: each foot is planted where it lands (heel first, rolling to the
 ball of the foot) and the leg reaches it by two-link inverse kinematics from the hip, so
@@ -85,8 +84,10 @@ _TOE_OFF = {"walk": 0.62, "run": 0.39}  # stance fraction of the tabulated curve
 _THIGH, _SHANK, _FOOT, _ANKLE_HEIGHT = 0.245, 0.246, 0.152, 0.039
 _MTP_HEIGHT = 0.0115  # the MTP joint centre above the sole, fraction of body height (2 cm)
 # Orendurff et al. (2004), module docstring: the pelvis's vertical excursion in walking (m,
-# peak to peak, for a 1.75 m subject) at two speeds (m/s), linear in between and beyond
+# peak to peak) at two speeds (m/s), linear in between and beyond, taken for an adult of
+# _EXCURSION_HEIGHT and scaled with body height
 _EXCURSION_AT = ((0.7, 0.027), (1.6, 0.048))
+_EXCURSION_HEIGHT = 1.75  # m
 _HIP_JOINTS = 0.094  # hip joint centres apart, fraction of body height (module docstring)
 _STEP_WIDTH = 0.13  # fraction of leg length (hip height), module docstring
 _NECK, _HEAD, _HIP_HEIGHT = 0.818, 0.936, 0.530
@@ -265,7 +266,8 @@ def _vertical_motion(spec: GaitSpec, times: np.ndarray) -> np.ndarray:
     support (the right leg's phase (duty - 0.5) / 2 and half a cycle later), highest in
     mid single stance, peak to peak Orendurff's excursion at this speed and height."""
     (slow, low), (fast, high) = _EXCURSION_AT
-    excursion = (low + (high - low) * (spec.speed - slow) / (fast - slow)) * spec.height / 1.75
+    excursion = low + (high - low) * (spec.speed - slow) / (fast - slow)
+    excursion *= spec.height / _EXCURSION_HEIGHT
     lowest = (spec.stance_fraction - 0.5) / 2
     phase = (spec.stride_frequency * times) % 1.0
     return -0.5 * excursion * np.cos(4.0 * np.pi * (phase - lowest))
