@@ -266,8 +266,8 @@ def _vertical_motion(spec: GaitSpec, times: np.ndarray) -> np.ndarray:
     support (the right leg's phase (duty - 0.5) / 2 and half a cycle later), highest in
     mid single stance, peak to peak Orendurff's excursion at this speed and height."""
     (slow, low), (fast, high) = _EXCURSION_AT
-    excursion = low + (high - low) * (spec.speed - slow) / (fast - slow)
-    excursion *= spec.height / _EXCURSION_HEIGHT
+    at_speed = low + (high - low) * (spec.speed - slow) / (fast - slow)
+    excursion = at_speed * spec.height / _EXCURSION_HEIGHT
     lowest = (spec.stance_fraction - 0.5) / 2
     phase = (spec.stride_frequency * times) % 1.0
     return -0.5 * excursion * np.cos(4.0 * np.pi * (phase - lowest))
