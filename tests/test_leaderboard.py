@@ -380,26 +380,29 @@ def zero_dir_like(folder: Path, tmp_path: Path) -> Path:
     return copy_
 
 
-def test_a_policy_of_the_wrong_size_is_refused(zero_dir, tmp_path):
-    folder = _copy(zero_dir, tmp_path / "with-policy")
+def _shipped_policy_through(interface: str, path: Path) -> None:
+    """The shipped policy's graph saved to `path`, its metadata naming `interface`."""
+    import onnx
+
     from baselines.shipped import POLICIES
 
-    shutil.copy(POLICIES / "legs80-walk.onnx", folder / "policy.onnx")
-    load(folder)  # the right body: accepted
+    graph = onnx.load(str(POLICIES / "legs80-walk.onnx"))
+    onnx.helper.set_model_props(graph, {"action_interface": interface})
+    onnx.save(graph, str(path))
+
+
+def test_a_policy_of_the_wrong_size_is_refused(zero_dir, tmp_path):
+    folder = _copy(zero_dir, tmp_path / "with-policy")
+    _shipped_policy_through("excitation", folder / "policy.onnx")
+    load(folder)  # the right body and interface: accepted
     (folder / "policy.onnx").write_bytes(b"not an onnx graph")
     with pytest.raises(SubmissionError, match="policy.onnx: not a policy onnxruntime can run"):
         load(folder)
 
 
 def test_a_policy_of_another_interface_than_its_results_is_refused(zero_dir, tmp_path):
-    import onnx
-
-    from baselines.shipped import POLICIES
-
     folder = _copy(zero_dir, tmp_path / "servo-policy")
-    graph = onnx.load(str(POLICIES / "legs80-walk.onnx"))
-    onnx.helper.set_model_props(graph, {"action_interface": "muscle_length"})
-    onnx.save(graph, str(folder / "policy.onnx"))
+    _shipped_policy_through("muscle_length", folder / "policy.onnx")
     with pytest.raises(SubmissionError, match="acts through interface 'muscle_length'"):
         load(folder)
 
