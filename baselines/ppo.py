@@ -69,7 +69,7 @@ from baselines.run_files import (
 from benchmark.env import ImitationEnv, resolve_termination_distance
 from benchmark.episode import Job, run_episode
 from benchmark.metrics import EpisodeMetrics, task_summary
-from benchmark.tasks import get_task
+from benchmark.tasks import get_task, suite_hash
 from benchmark.vector import SharedMemoryVectorEnv
 from retargeting.files import write_json
 
@@ -408,8 +408,15 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     curriculum = (
         TerminationCurriculum(distance, distance) if config.termination_curriculum else None
     )
+    clips = suite_hash([task])  # the training and test clips this run learns and is scored on
     if resume and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, task=task.id)
+        if state.get("suite_hash", clips) != clips:  # checkpoints before the field have none
+            raise CheckpointError(
+                f"{checkpoint_path}: field 'suite_hash' is {state['suite_hash'][:12]}, the "
+                f"installed {task.id} clips hash to {clips[:12]}: the run began on other "
+                "clips; continue it on the version it began on, or start a new run"
+            )
         saved = TrainConfig.from_dict(state["config"])
         for name in RESUMED_CONFIG:
             if getattr(saved, name) != getattr(config, name):
@@ -437,6 +444,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         "task": task.id,
         "morphology": body.name,
         "model_hash": body.model_hash,
+        "suite_hash": clips,
         "protocol": task.protocol,
         "observation_size": observation_size,
         "action_size": action_size,
@@ -459,7 +467,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     def checkpoint() -> None:
         state = {
             "format": CHECKPOINT_FORMAT,
-            **{k: header[k] for k in ("task", "morphology", "model_hash", "config")},
+            **{k: header[k] for k in ("task", "morphology", "model_hash", "suite_hash", "config")},
             "iteration": iteration,
             "step": step,
             "wall_s": wall,

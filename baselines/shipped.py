@@ -55,6 +55,8 @@ def ship(run: Path, name: str) -> Path:
         "task": header["task"],
         "morphology": header["morphology"],
         "model_hash": header["model_hash"],
+        # the clips it was trained on (runs from before the field was recorded have none)
+        **({"suite_hash": header["suite_hash"]} if "suite_hash" in header else {}),
         "observation_size": header["observation_size"],
         "action_size": header["action_size"],
         "action_interface": header.get("action_interface", "excitation"),

@@ -123,6 +123,22 @@ def test_a_resumed_run_must_keep_its_settings(finished_run, tmp_path):
         train(TrainConfig(steps=2048, **dict(SMALL, seed=5)), copy, resume=True, progress=False)
 
 
+def test_a_run_records_its_clips_and_resumes_only_on_them(finished_run, tmp_path):
+    from benchmark.tasks import get_task, suite_hash
+
+    out, _ = finished_run
+    clips = suite_hash([get_task("legs80-walk")])
+    assert json.loads((out / "config.json").read_text())["suite_hash"] == clips
+    state = torch.load(out / "checkpoint.pt")
+    assert state["suite_hash"] == clips
+    state["suite_hash"] = "0" * 64  # as if begun on another version's clips
+    del state["sha256"]  # so that the loader reads the edited field instead of refusing
+    (tmp_path / "other").mkdir()
+    torch.save(state, tmp_path / "other" / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="field 'suite_hash' is 000000000000"):
+        train(TrainConfig(steps=2048, **SMALL), tmp_path / "other", resume=True, progress=False)
+
+
 def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     params = PRESETS["myosuite_legs"]
     config = TrainConfig(algo="dep-ppo", envs=4, dep_warmup=100)
@@ -334,3 +350,16 @@ def test_a_curriculum_run_resumes_exactly(tmp_path):
     with open(tmp_path / "whole" / "training.csv") as handle:
         distances = [float(r["termination_distance"]) for r in csv.DictReader(handle)]
     assert len(distances) == 8 and all(0.1 <= d <= 0.3 for d in distances)
+
+
+def test_a_shipped_run_keeps_its_interface_and_clips(finished_run, tmp_path, monkeypatch):
+    import baselines.shipped as shipped
+
+    out, _ = finished_run
+    monkeypatch.setattr(shipped, "POLICIES", tmp_path)
+    shipped.ship(out, "small")
+    meta = json.loads((tmp_path / "small.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    assert meta["suite_hash"] == config["suite_hash"] and meta["training"]["steps"] == 1024
+    agent = shipped.load("small")
+    assert agent.action_interface == meta["action_interface"] == "excitation"
