@@ -410,13 +410,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     )
     clips = suite_hash([task])  # the training and test clips this run learns and is scored on
     if resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, task=task.id)
-        if state.get("suite_hash", clips) != clips:  # checkpoints before the field have none
-            raise CheckpointError(
-                f"{checkpoint_path}: field 'suite_hash' is {state['suite_hash'][:12]}, the "
-                f"installed {task.id} clips hash to {clips[:12]}: the run began on other "
-                "clips; continue it on the version it began on, or start a new run"
-            )
+        state = load_checkpoint(checkpoint_path, task=task.id, suite_hash=clips)
         saved = TrainConfig.from_dict(state["config"])
         for name in RESUMED_CONFIG:
             if getattr(saved, name) != getattr(config, name):

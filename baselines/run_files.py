@@ -83,9 +83,20 @@ def _read(path: Path, expected_format: str, what: str, task: str | None = None) 
     return state
 
 
-def load_checkpoint(path: Path, *, task: str | None = None) -> dict[str, Any]:
-    """Read a checkpoint, refusing a corrupted one or one of another task or body model."""
-    return _read(path, CHECKPOINT_FORMAT, "checkpoint", task)
+def load_checkpoint(
+    path: Path, *, task: str | None = None, suite_hash: str | None = None
+) -> dict[str, Any]:
+    """Read a checkpoint, refusing a corrupted one, one of another task or body model, or
+    (given the installed clips' `suite_hash`) one begun on other clips."""
+    state = _read(path, CHECKPOINT_FORMAT, "checkpoint", task)
+    saved = state.get("suite_hash")  # checkpoints from before the field have none
+    if suite_hash is not None and saved is not None and saved != suite_hash:
+        raise CheckpointError(
+            f"{path}: field 'suite_hash' is {saved[:12]}, the installed {state['task']} clips "
+            f"hash to {suite_hash[:12]}: the run began on other clips; continue it on the "
+            "version it began on, or start a new run"
+        )
+    return state
 
 
 def _digest(value: Any) -> str:
