@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 
 import h5py
@@ -157,6 +158,31 @@ _values = st.one_of(
 )
 
 
+def _read_all(path) -> None:
+    """Open the file and read every clip; only a DatasetFormatError naming the file may stop it."""
+    try:
+        with open_dataset(path) as dataset:
+            for clip in dataset:
+                assert clip.qpos.shape[1] == morphologies.get(BODY).model().nq
+    except DatasetFormatError as error:
+        assert str(path) in str(error)
+
+
+def _read_all_in_child(path, seconds: float = 60.0) -> str | None:
+    """`_read_all` in a forked process: a hang or a crash inside libhdf5 would take the test
+    run with it; here it is a failure that says which. None when the read went as it should."""
+    child = multiprocessing.get_context("fork").Process(target=_read_all, args=(path,))
+    child.start()
+    child.join(seconds)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return f"reading {path} did not finish in {seconds:.0f} s"
+    if child.exitcode != 0:
+        return f"reading {path} ended the process with exit code {child.exitcode}"
+    return None
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -193,12 +219,36 @@ def test_any_corruption_raises_only_dataset_format_errors(written, tmp_path, dat
             for _ in range(data.draw(st.integers(1, 20))):
                 raw[data.draw(st.integers(0, len(raw) - 1))] ^= 0xFF
         path.write_bytes(bytes(raw))
-    try:
-        with open_dataset(path) as dataset:
-            for clip in dataset:
-                assert clip.qpos.shape[1] == morphologies.get(BODY).model().nq
-    except DatasetFormatError as error:
-        assert str(path) in str(error)
+    assert _read_all_in_child(path) is None
+
+
+def _flip(path, offset: int) -> None:
+    raw = bytearray(path.read_bytes())
+    raw[offset] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def test_files_carry_checksums_that_catch_a_flipped_byte(written, tmp_path):
+    with h5py.File(written, "r") as handle:
+        superblock = handle.id.get_create_plist().get_version()[0]
+        qpos = _first(handle)["qpos"]
+        assert qpos.fletcher32 and all(d.fletcher32 for d in _first(handle).values())
+        chunk = qpos.id.get_chunk_info(0)
+        name = sorted(handle["clips"])[0]
+    assert superblock >= 2  # the superblock versions with metadata checksums
+    # one byte of qpos's data: refused when the clip is read, naming the array
+    path = tmp_path / "data.h5"
+    shutil.copy(written, path)
+    _flip(path, chunk.byte_offset + chunk.size // 2)
+    with open_dataset(path) as dataset, pytest.raises(DatasetFormatError) as error:
+        dataset.clip(name)
+    assert str(path) in str(error.value) and error.value.field == f"clips/{name}/qpos"
+    # one byte of the superblock (past its signature): refused at opening
+    path = tmp_path / "meta.h5"
+    shutil.copy(written, path)
+    _flip(path, 12)
+    with pytest.raises(DatasetFormatError, match="not a readable HDF5"):
+        open_dataset(path)
 
 
 def test_export_npz_for_myosuite_and_locomujoco(clips, tmp_path):

@@ -148,3 +148,43 @@ def test_a_results_file_of_another_suite_is_refused_naming_both_hashes():
         f"results.json: field 'suite_hash' is {'0' * 12}; the installed suite for these tasks "
         f"is {installed[:12]} (other clips or models were scored)"
     ]
+
+
+def test_ship_keeps_the_shipped_clips_when_a_rebuild_agrees_with_them(tmp_path):
+    """A rebuild on another machine rounds differently; within tolerance, `ship` rewrites the
+    creation parameters and keeps the shipped clips bit for bit, so the suite hash holds. A
+    clip farther off than the tolerance is replaced by the rebuild."""
+    root = _copy(tmp_path)
+    key = "ostrich-real/ostrich.h5"
+    work = tmp_path / "work"
+
+    def arrays() -> dict[str, np.ndarray]:
+        with h5py.File(root / key) as handle:
+            clips = handle["clips"]
+            return {f"{n}/{k}": clips[n][k][()] for n in clips for k in ("qpos", "keypoints")}
+
+    def nudge(metres: float) -> dict[str, np.ndarray]:
+        """One keypoint of the first clip moved up, as another machine's rounding would."""
+        with h5py.File(root / key, "r+") as handle:
+            name = sorted(handle["clips"])[0]
+            handle[f"clips/{name}/keypoints"][3, 0, 2] += np.float32(metres)
+        _reseal(root, key)
+        return arrays()
+
+    shipped_clips = nudge(0.0001)  # 0.1 mm: inside the 1 mm tolerance
+    report = shipped.ship("ostrich-real", root=root, work=work, progress=False)[key]
+    assert report.kept and len(report.checks) == len(shipped_clips) // 2
+    assert 0.09 < max(check.keypoints_mm for check in report.checks) < 0.11
+    after = arrays()
+    assert after.keys() == shipped_clips.keys()
+    assert all(np.array_equal(after[k], shipped_clips[k]) for k in after)
+    assert shipped.shipped_dataset("ostrich-real", "ostrich", root)  # the manifest follows
+    with open_dataset(root / key) as dataset:
+        inputs = BUILT_IN["ostrich-real"].inputs()
+        assert dataset.creation["inputs"] == [item.origin for item in inputs]
+
+    shipped_clips = nudge(0.005)  # 5 mm: past it
+    report = shipped.ship("ostrich-real", root=root, work=work, progress=False)[key]
+    assert not report.kept
+    after = arrays()
+    assert not all(np.array_equal(after[k], shipped_clips[k]) for k in after)

@@ -187,12 +187,19 @@ def _datasets_list(args: argparse.Namespace) -> int:
 def _datasets_ship(args: argparse.Namespace) -> int:
 
     work = Path(args.work) if args.work else suites.cache_dir() / "ship"
-    roundings = shipped.ship(args.suite, args.morphology, work=work, progress=not args.quiet)
-    for key, rounding in roundings.items():
+    reports = shipped.ship(args.suite, args.morphology, work=work, progress=not args.quiet)
+    for key, report in reports.items():
         path = shipped.SHIPPED / key
         print(_quality_table(path))
         size = path.stat().st_size / 1e6
-        print(f"wrote {key}: {size:.2f} MB, float32 rounding at most {rounding:.2g}\n")
+        if report.kept:
+            worst = max(check.keypoints_mm for check in report.checks)
+            print(
+                f"wrote {key}: {size:.2f} MB, the shipped clips kept (the rebuild lies within "
+                f"{worst:.3g} mm of them), new creation parameters\n"
+            )
+        else:
+            print(f"wrote {key}: {size:.2f} MB, float32 rounding at most {report.rounding:.2g}\n")
     return 0
 
 

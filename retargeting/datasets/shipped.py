@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import morphologies
-from retargeting.datasets.build import build_dataset
+from retargeting.datasets.build import MotionInput, build_dataset
 from retargeting.datasets.read import open_dataset
 from retargeting.datasets.schema import DatasetFormatError
 from retargeting.datasets.suites import BUILT_IN, BuiltInSuite, is_current
@@ -120,14 +120,16 @@ def _write_manifest(root: Path, entries: dict[str, dict]) -> None:
     write_text(path, text, mode=0o644)  # package data is read by all
 
 
-def compact_copy(source: Path, target: Path) -> float:
-    """Copy a built dataset as shipped data (float32); returns the largest rounding (m or rad)."""
-    with open_dataset(source) as dataset:
-        creation = {**dataset.creation, "stored_as": np.dtype(STORED_AS).name}
+def compact_copy(source: Path, target: Path, clips_from: Path | None = None) -> float:
+    """Write `source`'s clips as shipped data (float32) with its creation parameters; with
+    `clips_from`, that file's clips instead (`ship` keeping the shipped bits). Returns the
+    largest rounding (m or rad) that storing float32 made."""
+    with open_dataset(source) as built, open_dataset(clips_from or source) as clips:
+        creation = {**built.creation, "stored_as": np.dtype(STORED_AS).name}
         rounding = 0.0
-        target.unlink(missing_ok=True)
-        with DatasetWriter(target, dataset.morphology, creation, dtype=STORED_AS) as writer:
-            for clip in dataset:
+        target.with_name(target.name + ".partial").unlink(missing_ok=True)  # never resumed
+        with DatasetWriter(target, built.morphology, creation, dtype=STORED_AS) as writer:
+            for clip in clips:
                 writer.add(clip)
                 for array in (clip.qpos, clip.keypoints):
                     stored = array.astype(STORED_AS).astype(np.float64)
@@ -150,12 +152,14 @@ def ship(
     root: Path = SHIPPED,
     work: Path,
     progress: bool = True,
-) -> dict[str, float]:
+) -> dict[str, ShipReport]:
     """Build a suite's datasets in `work` (an interrupted build resumes there) and write them
-    into `root` as shipped data, with their manifest entries. Returns, per file, the largest
-    rounding that storing float32 made."""
+    into `root` as shipped data, with their manifest entries. Where a file is shipped already
+    and every clip of the rebuild lies within `TOLERANCE` of it, its clips are kept bit for
+    bit (the suite hash holds) and only the creation parameters are rewritten: a rebuild on
+    another machine rounds differently, and that alone must not move the suite."""
     spec = built_in(suite)
-    roundings = {}
+    reports = {}
     inputs = spec.inputs()  # the same motions for every body
     for name in bodies or spec.bodies:
         body = morphologies.get(name)
@@ -166,14 +170,20 @@ def ship(
         key = f"{suite}/{name}.h5"
         target = root / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        roundings[key] = compact_copy(built, target)
+        try:
+            checks = _compare_shipped(suite, name, inputs, target, built)
+        except DatasetFormatError:  # none shipped yet, or without some of the suite's clips
+            checks = []
+        kept = bool(checks) and not any(check.problems() for check in checks)
+        rounding = compact_copy(built, target, clips_from=target if kept else None)
+        reports[key] = ShipReport(rounding, kept, checks)
         entry = {
             "bytes": target.stat().st_size,
             "sha256": _sha256(target),
             "retargeting": RETARGET_VERSION,
         }
         _write_manifest(root, {key: entry})
-    return roundings
+    return reports
 
 
 @dataclass(frozen=True)
@@ -201,6 +211,15 @@ class ClipCheck:
         return found
 
 
+@dataclass(frozen=True)
+class ShipReport:
+    """What `ship` did with one file."""
+
+    rounding: float  # largest float32 rounding of what was written (m or rad)
+    kept: bool  # the shipped clips were kept: the rebuild lay within tolerance of them
+    checks: list[ClipCheck]  # the rebuild against the file shipped before (empty: none was)
+
+
 def _gates(rejected: Sequence[str]) -> str:
     return "; ".join(rejected) if rejected else "ok"
 
@@ -226,31 +245,40 @@ def verify(
     with tempfile.TemporaryDirectory(prefix="crossmimic-verify-") as folder:
         for name in bodies or spec.bodies:
             body = morphologies.get(name)
-            shipped = shipped_dataset(suite, name, root)
-            rebuilt_path = build_dataset(
+            rebuilt = build_dataset(
                 inputs, body, Path(folder) / f"{name}.h5", gates=spec.gates, progress=progress
             )
-            with open_dataset(shipped, body) as old, open_dataset(rebuilt_path, body) as new:
-                missing = [item.name for item in inputs if item.name not in old.names]
-                if missing:
-                    raise ShippedDataError(
-                        shipped, "clips", f"{missing} are in the suite but not shipped"
-                    )
-                for item in inputs:
-                    a, b = old.clip(item.name), new.clip(item.name)
-                    qpos = keypoints = float("inf")  # a rebuild of another length
-                    if a.qpos.shape == b.qpos.shape and a.keypoints.shape == b.keypoints.shape:
-                        qpos = float(np.abs(a.qpos - b.qpos).max())
-                        keypoints = float(np.linalg.norm(a.keypoints - b.keypoints, axis=-1).max())
-                    checks.append(
-                        ClipCheck(
-                            suite=suite,
-                            body=name,
-                            clip=item.name,
-                            qpos=qpos,
-                            keypoints_mm=1000.0 * keypoints,
-                            shipped_gates=_gates(a.rejected),
-                            rebuilt_gates=_gates(b.rejected),
-                        )
-                    )
+            checks += _compare_shipped(
+                suite, name, inputs, shipped_dataset(suite, name, root), rebuilt
+            )
+    return checks
+
+
+def _compare_shipped(
+    suite: str, body: str, inputs: Sequence[MotionInput], shipped: Path, rebuilt: Path
+) -> list[ClipCheck]:
+    """Each input's clip in a rebuilt dataset against the shipped file's."""
+    checks = []
+    model = morphologies.get(body)
+    with open_dataset(shipped, model) as old, open_dataset(rebuilt, model) as new:
+        missing = [item.name for item in inputs if item.name not in old.names]
+        if missing:
+            raise ShippedDataError(shipped, "clips", f"{missing} are in the suite but not shipped")
+        for item in inputs:
+            a, b = old.clip(item.name), new.clip(item.name)
+            qpos = keypoints = float("inf")  # a rebuild of another length
+            if a.qpos.shape == b.qpos.shape and a.keypoints.shape == b.keypoints.shape:
+                qpos = float(np.abs(a.qpos - b.qpos).max())
+                keypoints = float(np.linalg.norm(a.keypoints - b.keypoints, axis=-1).max())
+            checks.append(
+                ClipCheck(
+                    suite=suite,
+                    body=body,
+                    clip=item.name,
+                    qpos=qpos,
+                    keypoints_mm=1000.0 * keypoints,
+                    shipped_gates=_gates(a.rejected),
+                    rebuilt_gates=_gates(b.rejected),
+                )
+            )
     return checks

@@ -20,6 +20,27 @@ from morphologies import Morphology
 from retargeting.datasets.clip import Clip
 from retargeting.datasets.schema import CLIP_ARRAYS, CLIP_ATTRIBUTES, SCHEMA_VERSION
 
+# HDF5's 1.10 file format checksums its metadata (superblock 3, version-2 object headers),
+# and fletcher32 checksums each array chunk: a damaged file is then refused by the library.
+# The older format it writes by default has no metadata checksums, and on some damaged
+# files libhdf5 loops forever or crashes instead of raising (found by the corruption test).
+# Text attributes are fixed-length strings for the same reason: h5py's default, the
+# variable-length string, lives in HDF5's global heap, which has no checksum.
+FILE_FORMAT = ("v110", "v110")
+
+
+def _set_attributes(target: h5py.AttributeManager, values: dict) -> None:
+    for key, value in values.items():
+        if isinstance(value, str):
+            encoded = value.encode("utf-8")
+            value = np.array(encoded, dtype=h5py.string_dtype("utf-8", max(len(encoded), 1)))
+        target[key] = value
+
+
+def _text(value: object) -> object:
+    """A text attribute as written, whichever way it was stored."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
 
 def package_version() -> str:
     try:
@@ -52,8 +73,8 @@ class DatasetWriter:
         self._file = self._resume(attributes) or self._start(attributes)
 
     def _start(self, attributes: dict) -> h5py.File:
-        handle = h5py.File(self.partial, "w")
-        handle.attrs.update(attributes)
+        handle = h5py.File(self.partial, "w", libver=FILE_FORMAT)
+        _set_attributes(handle.attrs, attributes)
         handle.create_group("clips")
         return handle
 
@@ -65,7 +86,7 @@ class DatasetWriter:
         except OSError:
             return None  # unreadable leftovers: start again
         same = all(
-            handle.attrs.get(k) == v for k, v in attributes.items() if k != "package_version"
+            _text(handle.attrs.get(k)) == v for k, v in attributes.items() if k != "package_version"
         )
         if not same or "clips" not in handle:
             handle.close()
@@ -87,10 +108,13 @@ class DatasetWriter:
         group = self._file["clips"].create_group(clip.name)
         for key in ("qpos", "qvel", "keypoints"):
             data = np.asarray(getattr(clip, key), dtype=self.dtype)
-            group.create_dataset(key, data=data, compression="gzip", shuffle=True)
-        group.create_dataset("foot_contacts", data=clip.foot_contacts.astype(bool))
+            group.create_dataset(key, data=data, compression="gzip", shuffle=True, fletcher32=True)
+        group.create_dataset(
+            "foot_contacts", data=clip.foot_contacts.astype(bool), chunks=True, fletcher32=True
+        )
         meta = clip.meta
-        group.attrs.update(
+        _set_attributes(
+            group.attrs,
             {
                 "fps": float(clip.fps),
                 "keypoint_names": json.dumps(list(clip.keypoint_names)),
@@ -101,7 +125,7 @@ class DatasetWriter:
                 "notes": json.dumps(list(meta.notes)),
                 "quality": json.dumps(clip.quality.as_dict()),
                 "rejected": json.dumps(list(clip.rejected)),
-            }
+            },
         )
         self._file.flush()
 
