@@ -106,6 +106,9 @@ HELP = {
     "workers": "processes stepping the environments (default: one per core)",
     "dep_preset": "myosuite_legs | ostrich (default: the one for the task's body)",
     "dep_warmup": "DEP-only steps (default: the preset's)",
+    "dep_intervention_proba": "chance per step that DEP starts an intervention, stochastic "
+    "switching (default: the preset's, 0.0004)",
+    "dep_intervention_length": "DEP steps per intervention (default: the preset's)",
     "switching": "when DEP acts: stochastic | deterministic",
     "rl_length": "policy steps between DEP blocks (deterministic switching)",
     "dep_actions": "DEP's actions in the update: policy-logprob | exclude | exclude-warmup",

@@ -42,6 +42,8 @@ class TrainConfig:
     # DEP-PPO
     dep_preset: str | None = None  # None: `ostrich` for the ostrich, else `myosuite_legs`
     dep_warmup: int | None = None  # steps of DEP only; None: the preset's
+    dep_intervention_proba: float | None = None  # chance per step to start one; None: preset's
+    dep_intervention_length: int | None = None  # DEP steps per intervention; None: preset's
     switching: str = "stochastic"  # or "deterministic"
     rl_length: int = 50  # policy steps between DEP blocks (deterministic switching)
     dep_actions: str = "policy-logprob"  # or "exclude", "exclude-warmup"
@@ -87,6 +89,16 @@ class TrainConfig:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         check_pose_reward(self.pose_reward)
+        if self.dep_intervention_proba is not None and not 0 <= self.dep_intervention_proba <= 1:
+            raise ValueError(
+                f"dep_intervention_proba must be a probability in [0, 1], got "
+                f"{self.dep_intervention_proba!r}"
+            )
+        if self.dep_intervention_length is not None and not self.dep_intervention_length >= 1:
+            raise ValueError(
+                f"dep_intervention_length must be at least 1 step, got "
+                f"{self.dep_intervention_length!r}"
+            )
         check_assist(self.assist)
         if self.backend == "mjx":  # what the MJX backend does not step
             if self.termination_tilt is not None:

@@ -5,14 +5,25 @@ which environments DEP drives at each step, with the state a checkpoint keeps.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from baselines.config import TrainConfig
-from baselines.dep import DEP, DEPParams, MuscleSensor
+from baselines.dep import DEP, DEPParams, MuscleSensor, preset
+
+
+def dep_params(config: TrainConfig) -> DEPParams:
+    """The run's DEP: its preset, with the intervention probability and length the run sets
+    (the warm-up is `config.dep_warmup`'s, read where it is used)."""
+    changes = {
+        "intervention_proba": config.dep_intervention_proba,
+        "intervention_length": config.dep_intervention_length,
+    }
+    params = preset(config.dep_preset)
+    return replace(params, **{k: v for k, v in changes.items() if v is not None})
 
 
 @dataclass

@@ -51,8 +51,7 @@ from torch import nn
 from tqdm import tqdm
 
 from baselines.config import TrainConfig
-from baselines.dep import preset
-from baselines.dep_ppo import DepExploration, policy_mask
+from baselines.dep_ppo import DepExploration, dep_params, policy_mask
 from baselines.networks import ActorCritic, DeterministicPolicy, PolicyAgent
 from baselines.run_files import (
     CHECKPOINT_FORMAT,
@@ -356,6 +355,8 @@ RESUMED_CONFIG = (
     "rollout",
     "hidden",
     "dep_preset",
+    "dep_intervention_proba",
+    "dep_intervention_length",
     "dep_original",
     "action_interface",
     "termination",
@@ -396,7 +397,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     observation_size, action_size = eval_env.observation_size, eval_env.action_space.shape[0]
     model = ActorCritic(observation_size, action_size, config)
     optimizer = _optimizer(model, config)
-    params = preset(config.dep_preset)
+    params = dep_params(config)
     exploration = (
         DepExploration(config, params, action_size, eval_env.muscle_readings)
         if config.algo == "dep-ppo"

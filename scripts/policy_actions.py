@@ -20,8 +20,7 @@ import numpy as np
 import torch
 
 from baselines.config import TrainConfig
-from baselines.dep import preset
-from baselines.dep_ppo import DepExploration
+from baselines.dep_ppo import DepExploration, dep_params
 from benchmark.agents import OnnxAgent
 from benchmark.env import ImitationEnv
 from benchmark.tables import format_table
@@ -75,7 +74,7 @@ def dep_row(run: Path, steps: int = 2000) -> list:
     train = TrainConfig.from_dict(dict(config["config"], envs=1, algo="dep-ppo"))
     env = _training_env(config)
     exploration = DepExploration(
-        train, preset(train.dep_preset), env.action_space.shape[0], env.muscle_readings
+        train, dep_params(train), env.action_space.shape[0], env.muscle_readings
     )
     rng = np.random.default_rng(0)
     observation, _ = env.reset(seed=0)

@@ -14,7 +14,7 @@ import torch
 from baselines.compare import setup_label
 from baselines.config import TrainConfig
 from baselines.dep import PRESETS
-from baselines.dep_ppo import Switching, dep_mask
+from baselines.dep_ppo import Switching, dep_mask, dep_params
 from baselines.networks import ActorCritic
 from baselines.ppo import TerminationCurriculum, _optimizer, train
 from baselines.run_files import CURVE_COLUMNS, CheckpointError, load_checkpoint, load_policy
@@ -170,6 +170,18 @@ def test_dep_switching_warm_up_interventions_and_greedy_episodes():
     runs = np.array([dep_mask(switching, original, eager, 10, rng)[0] for _ in range(20)])
     assert (runs == runs[:, :1]).all()  # the reference switches the whole batch at once
     assert not runs[0].any()  # since_switch starts at 500: the policy acts first
+
+
+def test_a_run_sets_dep_s_intervention_probability_and_length():
+    config = TrainConfig(algo="dep-ppo", dep_intervention_proba=0.01, dep_intervention_length=20)
+    params = dep_params(config)
+    assert (params.intervention_proba, params.intervention_length) == (0.01, 20)
+    assert params.kappa == PRESETS["myosuite_legs"].kappa  # the rest is the preset's
+    assert dep_params(TrainConfig(algo="dep-ppo")) == PRESETS["myosuite_legs"]
+    with pytest.raises(ValueError, match="dep_intervention_proba must be a probability"):
+        TrainConfig(dep_intervention_proba=1.5)
+    with pytest.raises(ValueError, match="dep_intervention_length must be at least 1"):
+        TrainConfig(dep_intervention_length=0)
 
 
 def _cpu_only_training_setting(tmp_path, config: dict, name: str, other: float) -> dict:
