@@ -4,22 +4,27 @@ setup across seeds (interquartile mean with a 95 % stratified-bootstrap interval
 the learning-curve plot (MPJPE vs steps; PPO dashed, DEP-PPO solid, shaded intervals).
 
 A setup is the algorithm, followed by the action interface and the training termination
-rule where they are not protocol v1's (`excitation`, `mean-error`): runs of two interfaces
-or rules are never pooled as seeds of one setup.
+rule where they are not protocol v1's (`excitation`, `mean-error`), and by every other
+training setting (and the clips' suite hash) in which the runs compared differ: runs that
+differ in anything but their seed and budget are never pooled as seeds of one setup.
 
-A run folder is what `benchmark train` writes: config.json, curve.json and final.json. The
-checkpoint rule is "final": the final policy's evaluation, never the best one seen.
+A run folder is what `benchmark train` writes: config.json, curve.json and final.json (or
+curve.csv, as the folders under docs/results/ keep it). The checkpoint rule is "final": the
+final policy's evaluation, never the best one seen.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from baselines.config import TrainConfig
 from benchmark import protocol
 from benchmark.metrics import across_seeds
 from benchmark.tasks import get_task
@@ -31,22 +36,46 @@ class RunFolderError(ValueError):
     """A folder that is not a complete training run."""
 
 
+# TrainConfig fields that do not set a run apart from its seeds: the seed, the budget, when
+# it is evaluated and how many processes and threads compute it
+NOT_SETTINGS = ("task", "seed", "steps", "eval_every", "threads", "workers")
+# the settings `setup_label` names whenever they are not protocol v1's
+LABELLED = (
+    "algo",
+    "action_interface",
+    "termination",
+    "termination_distance",
+    "termination_curriculum",
+    "termination_tilt",
+    "pose_reward",
+    "assist",
+    "assist_until",
+)
+DEFAULTS = {item.name: item.default for item in fields(TrainConfig)}
+
+
 @dataclass(frozen=True)
 class Run:
     path: Path
     algo: str
-    setup: str  # the algorithm, interface and termination rule (module docstring)
+    setup: str  # what sets the run apart from the others compared (module docstring)
     task: str
     seed: int
     budget: int
     curve: list[dict]
     final: dict
+    settings: dict[str, Any]  # its training settings, but for NOT_SETTINGS
+    suite: str | None  # the suite hash of its clips (None: a run from before it was recorded)
 
 
 def load_run(path: Path) -> Run:
     path = Path(path)
     files = {}
-    for name in ("config.json", "curve.json", "final.json"):
+    names = ["config.json", "curve.json", "final.json"]
+    if not (path / "curve.json").is_file() and (path / "curve.csv").is_file():
+        names.remove("curve.json")  # a folder of docs/results/: its text files only
+        files["curve.json"] = _read_curve_csv(path / "curve.csv")
+    for name in names:
         if not (path / name).is_file():
             raise RunFolderError(f"{path}: no {name} (is the run finished? `--resume` ends it)")
         try:
@@ -63,7 +92,63 @@ def load_run(path: Path) -> Run:
         budget=int(files["final.json"]["steps"]),
         curve=files["curve.json"],
         final=files["final.json"]["summary"],
+        settings=_settings(config["config"]),
+        suite=files["final.json"].get("suite_hash") or config.get("suite_hash"),
     )
+
+
+def _read_curve_csv(path: Path) -> list[dict]:
+    """curve.csv's rows as curve.json holds them: numbers as numbers."""
+    rows = []
+    with path.open(newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                row["steps"] = int(row["steps"])
+                for key in ("wall_s", *FINAL_METRICS):
+                    row[key] = float(row[key])
+            except (KeyError, TypeError, ValueError) as error:
+                raise RunFolderError(f"{path}: line {line}: expected numbers ({error})") from None
+            rows.append(row)
+    return rows
+
+
+def _settings(config: dict) -> dict[str, Any]:
+    """The run's training settings, a missing one (a run older than the setting) at its
+    default; DEP's only for DEP-PPO, where they act."""
+    settings = {}
+    for name, default in DEFAULTS.items():
+        value = config.get(name, default)
+        if name in NOT_SETTINGS or (config["algo"] != "dep-ppo" and _is_dep(name)):
+            continue
+        settings[name] = tuple(value) if isinstance(value, list) else value
+    return settings
+
+
+def _is_dep(name: str) -> bool:
+    return name.startswith("dep_") or name in ("switching", "rl_length")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "x".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def label_setups(runs: list[Run]) -> list[Run]:
+    """The runs, each labelled `setup_label` plus the settings in which the runs compared
+    differ (`epochs 1`; DEP's among the DEP-PPO runs) and, where they were trained on
+    different clips, the suite hash."""
+    names = sorted({name for run in runs for name in run.settings} - set(LABELLED))
+    varying = [n for n in names if len({repr(r.settings[n]) for r in runs if n in r.settings}) > 1]
+    suites = {run.suite for run in runs}
+    labelled = []
+    for run in runs:
+        parts = [setup_label({**run.settings, "algo": run.algo})]
+        parts += [f"{n} {_value(run.settings[n])}" for n in varying if n in run.settings]
+        if len(suites) > 1:
+            parts.append(f"clips {run.suite[:8] if run.suite else 'unrecorded'}")
+        labelled.append(replace(run, setup=" ".join(parts)))
+    return labelled
 
 
 def setup_label(config: dict) -> str:
@@ -119,12 +204,19 @@ def compare(runs: list[Run], *, reps: int = 2000) -> dict:
     scale = protocol.size_scale(task.body)
     threshold = protocol.SAMPLE_EFFICIENCY_MPJPE * 1000.0 * scale
     report = {"task": task.id, "threshold_mm": threshold, "algorithms": {}}
+    runs = label_setups(runs)
     for setup in sorted({run.setup for run in runs}):
         group = sorted((r for r in runs if r.setup == setup), key=lambda r: r.seed)
         seeds = [r.seed for r in group]
         if len(set(seeds)) != len(seeds):
+            unrecorded = any(r.suite is None for r in group)
             raise RunFolderError(
                 f"setup {setup!r}: seed repeated in {[str(r.path) for r in group]}"
+                + (
+                    " (runs older than the suite hash's record cannot be told apart by their clips)"
+                    if unrecorded
+                    else ""
+                )
             )
         values = {key: [float(r.final[key]) for r in group] for key in FINAL_METRICS}
         values["mpjpe_area_mm"] = [mpjpe_area(r.curve) for r in group]
@@ -158,6 +250,7 @@ def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None
 
     styles = {"ppo": ("--", "tab:blue", "PPO"), "dep-ppo": ("-", "tab:red", "DEP-PPO")}
     figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    runs = label_setups(runs)
     for setup in sorted({run.setup for run in runs}):
         group = [r for r in runs if r.setup == setup]
         algo = group[0].algo

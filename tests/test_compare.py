@@ -100,3 +100,34 @@ def test_runs_of_other_interfaces_or_rules_are_never_pooled(tmp_path, capsys):
         from baselines.compare import compare
 
         compare([load_run(runs[1]), load_run(runs[3]), load_run(runs[3])])
+
+
+def test_runs_that_differ_in_any_setting_or_in_their_clips_are_never_pooled(tmp_path, capsys):
+    def run(name, seed, suite, **settings):
+        folder = _write_run(tmp_path / name, "ppo", seed, [(0, 250.0), (100, 150.0)])
+        header = json.loads((folder / "config.json").read_text())
+        header["config"].update(settings)
+        (folder / "config.json").write_text(json.dumps(header))
+        final = json.loads((folder / "final.json").read_text())
+        final["suite_hash"] = suite
+        (folder / "final.json").write_text(json.dumps(final))
+        return folder
+
+    runs = [
+        run("five0", 0, "a" * 64, epochs=5),
+        run("five1", 1, "a" * 64, epochs=5, threads=1),  # threads: not a setting
+        run("one0", 0, "a" * 64, epochs=1),
+        run("other0", 0, "b" * 64, epochs=5),
+    ]
+    (runs[0] / "curve.json").unlink()  # docs/results/ keeps curve.csv only
+    (runs[0] / "curve.csv").write_text(
+        "steps,wall_s,mpjpe_mm,coverage,success,joint_rmse_rad,activation_volume\n"
+        "0,0.0,250.0,0.5,0.0,0.3,10.0\n100,1.0,150.0,0.5,0.0,0.3,10.0\n"
+    )
+    assert main(["compare", *map(str, runs), "--reps", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "ppo epochs 5 clips aaaaaaaa      2" in out
+    assert "ppo epochs 1 clips aaaaaaaa      1" in out
+    assert "ppo epochs 5 clips bbbbbbbb      1" in out
+    assert main(["compare", *map(str, runs[:2]), "--reps", "100"]) == 0
+    assert "\nppo        2 " in capsys.readouterr().out  # nothing differs: the plain label
