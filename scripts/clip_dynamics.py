@@ -19,6 +19,7 @@ traced yet, so it refuses the ostrich's tasks.
 
 Usage: .venv/bin/python scripts/clip_dynamics.py TASK [TASK...]   (e.g. legs80-walk)
        .venv/bin/python scripts/clip_dynamics.py --simulate RUN_FOLDER
+       .venv/bin/python scripts/clip_dynamics.py --dataset FILE.h5   (`benchmark retarget`'s)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from benchmark.tables import format_table
 from benchmark.tasks import get_task
 from morphologies import Morphology
 from morphologies.contacts import floor_distances, floor_geom, foot_geoms
+from retargeting.datasets import open_dataset
 from retargeting.datasets.clip import Clip
 from retargeting.retarget import finite_difference_qvel
 
@@ -159,14 +161,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("tasks", nargs="*", default=["legs80-walk"])
     parser.add_argument("--simulate", type=Path, metavar="RUN", help="a benchmark train folder")
+    parser.add_argument("--dataset", type=Path, help="a dataset file's clips instead of tasks'")
     args = parser.parse_args()
     rows = []
-    if args.simulate:
+    if args.dataset:
+        with open_dataset(args.dataset) as dataset:
+            if dataset.morphology.species != "human":
+                raise SystemExit(f"{args.dataset}: checked on the human bodies only")
+            free = contact_free(dataset.morphology)
+            rows = [clip_row(args.dataset.name, c, free, dataset.morphology) for c in dataset]
+    elif args.simulate:
         config = json.loads((args.simulate / "config.json").read_text())
         task = get_task(config["task"])
         free = contact_free(task.body)
         rows = [clip_row(task.id, e, free, task.body) for e in simulated(args.simulate)]
-    for task_id in [] if args.simulate else args.tasks:
+    for task_id in [] if args.simulate or args.dataset else args.tasks:
         task = get_task(task_id)
         if task.body.species != "human":
             raise SystemExit(f"{task_id}: checked on the human bodies only (see the docstring)")
