@@ -496,6 +496,7 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     enders = list(eval_env.tracked) + (["tilt"] if config.termination_tilt else [])
     training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in enders)
     training_columns += ("assist",) if config.assist else ()
+    training_columns += ("dep_share",) if exploration is not None else ()
     if curriculum is not None:
         envs.set_attr("termination_distance", curriculum.distance)
     batch = config.envs * config.rollout
@@ -553,6 +554,12 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                 )
                 | update_stats
                 | ({"assist": round(assist, 6)} if config.assist else {})
+                # the share of the rollout's samples whose action was DEP's
+                | (
+                    {"dep_share": round(float(rollout.from_dep.float().mean()), 5)}
+                    if exploration is not None
+                    else {}
+                )
             )
             if curriculum is not None:
                 run = len(ends["steps"]) + config.envs  # ended, and cut by the rollout's end

@@ -72,6 +72,10 @@ def test_an_interrupted_dep_ppo_run_resumes_exactly(tmp_path):
     curve_b = json.loads((tmp_path / "parts" / "curve.json").read_text())
     drop_wall = [{k: v for k, v in row.items() if k != "wall_s"} for row in curve_a]
     assert drop_wall == [{k: v for k, v in row.items() if k != "wall_s"} for row in curve_b]
+    with open(tmp_path / "whole" / "training.csv") as handle:
+        shares = [float(row["dep_share"]) for row in csv.DictReader(handle)]
+    assert shares[0] == 1.0  # the warm-up's 256 steps: DEP drives every sample
+    assert all(share < 0.05 for share in shares[1:])  # then the preset's 0.0004 x 5 steps
 
 
 def test_bad_checkpoints_are_refused(finished_run, tmp_path):
