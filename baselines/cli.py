@@ -101,6 +101,8 @@ HELP = {
     "exceeds 1.5 x this (default: no stop)",
     "hidden": "layer widths",
     "init_log_std": "initial log standard deviation of the policy",
+    "exploration": "the policy's noise: diagonal (independent per action) | lattice (also on "
+    "the last hidden layer, correlated across actions: Chiappa et al. 2023, Kinesis)",
     "eval_every": "steps between evaluations on the test clips",
     "threads": "torch threads in the update",
     "workers": "processes stepping the environments (default: one per core)",
@@ -136,6 +138,7 @@ CHOICES = {
     "backend": BACKENDS,
     "switching": ("stochastic", "deterministic"),
     "dep_actions": ("policy-logprob", "exclude", "exclude-warmup"),
+    "exploration": ("diagonal", "lattice"),
 }
 TYPES = {"int": int, "float": float, "str": str}
 

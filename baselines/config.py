@@ -34,6 +34,7 @@ class TrainConfig:
     target_kl: float | None = None  # stop an update past 1.5 x this approximate KL
     hidden: tuple[int, ...] = (256, 256)
     init_log_std: float = -0.5
+    exploration: str = "diagonal"  # or "lattice": latent noise too (`baselines.networks`)
     eval_every: int = 100_000  # steps between evaluations on the test clips
     # torch threads in the update, when the workers are idle; the rollout uses one, as its
     # policy passes run between the workers' steps and extra threads would take their cores
@@ -74,6 +75,7 @@ class TrainConfig:
             "backend": (self.backend, BACKENDS),
             "switching": (self.switching, ("stochastic", "deterministic")),
             "dep_actions": (self.dep_actions, ("policy-logprob", "exclude", "exclude-warmup")),
+            "exploration": (self.exploration, ("diagonal", "lattice")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:

@@ -1,5 +1,6 @@
-"""PPO's networks: a running observation normaliser, a diagonal Gaussian MLP policy with an MLP
-value function, and the deterministic policy that is evaluated, exported and shipped."""
+"""PPO's networks: a running observation normaliser, a Gaussian MLP policy (diagonal, or with
+Lattice's latent noise) with an MLP value function, and the deterministic policy that is
+evaluated, exported and shipped."""
 
 from __future__ import annotations
 
@@ -46,16 +47,34 @@ def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int, last_gain: float) -
 
 
 class ActorCritic(nn.Module):
+    """`exploration` "diagonal": independent noise per action, one learned log-std each.
+    "lattice" (Chiappa et al. 2023, Kinesis's exploration): noise also on the policy's last
+    hidden layer, so the actions' noise is correlated through the output weights W:
+    covariance W diag(s_latent^2) W^T + diag(s_action^2), both log-stds learned (one vector,
+    actions first), W learning from the covariance as from the mean. Muscles that act together
+    are then explored together."""
+
     def __init__(self, observation_size: int, action_size: int, config: TrainConfig) -> None:
         super().__init__()
         self.norm = RunningNorm(observation_size)
         self.actor = _mlp(observation_size, config.hidden, action_size, 0.01)
         self.critic = _mlp(observation_size, config.hidden, 1, 1.0)
-        self.log_std = nn.Parameter(torch.full((action_size,), config.init_log_std))
+        self.lattice = config.exploration == "lattice"
+        size = action_size + (config.hidden[-1] if self.lattice else 0)
+        self.log_std = nn.Parameter(torch.full((size,), config.init_log_std))
 
-    def distribution(self, observation: torch.Tensor) -> torch.distributions.Normal:
+    def distribution(self, observation: torch.Tensor) -> torch.distributions.Distribution:
+        """The policy's action distribution; `log_prob` gives one value per observation."""
         mean = self.actor(self.norm(observation))
-        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        if not self.lattice:
+            normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+            return torch.distributions.Independent(normal, 1)
+        actions = mean.shape[-1]
+        variance = (2 * self.log_std).exp()
+        weight = self.actor[-1].weight  # (actions, latent)
+        covariance = (weight * variance[actions:]) @ weight.T + torch.diag(variance[:actions])
+        scale = torch.linalg.cholesky(covariance)  # one factor for the batch: W is shared
+        return torch.distributions.MultivariateNormal(mean, scale_tril=scale)
 
     def value(self, observation: torch.Tensor) -> torch.Tensor:
         return self.critic(self.norm(observation)).squeeze(-1)

@@ -217,7 +217,7 @@ def collect(
         envs.step_async(action.numpy())
         with torch.no_grad():  # while the workers step
             values[t] = model.value(current)
-            logprobs[t] = distribution.log_prob(action).sum(-1)
+            logprobs[t] = distribution.log_prob(action)
         observation, reward, terminated, truncated, info = envs.step_wait()
         reward_sum += float(reward.sum())
         reward = torch.as_tensor(reward, dtype=torch.float32)
@@ -308,7 +308,7 @@ def update(
             # update; exp would overflow to inf and the gradient to NaN. Past e^20 the
             # clipped objective passes no gradient anyway.
             log_ratio = torch.clamp(
-                distribution.log_prob(mb["action"]).sum(-1) - mb["logprob"], -20.0, 20.0
+                distribution.log_prob(mb["action"]) - mb["logprob"], -20.0, 20.0
             )
             ratio = log_ratio.exp()
             with torch.no_grad():  # over the policy's own samples (k3 estimator, Schulman)
@@ -354,6 +354,7 @@ RESUMED_CONFIG = (
     "envs",
     "rollout",
     "hidden",
+    "exploration",
     "dep_preset",
     "dep_intervention_proba",
     "dep_intervention_length",

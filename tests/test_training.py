@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import numpy as np
 import onnxruntime
@@ -315,6 +316,37 @@ def test_a_run_through_each_servo_interface_resumes_exactly(interface, tmp_path)
     with pytest.raises(CheckpointError, match="config.action_interface"):
         other = dict(config, action_interface="excitation")
         train(TrainConfig(steps=768, **other), tmp_path / "parts", resume=True, progress=False)
+
+
+def test_lattice_noise_is_correlated_through_the_last_layer_and_resumes_exactly(tmp_path):
+    from baselines.networks import ActorCritic
+
+    config = TrainConfig(hidden=(8, 6), exploration="lattice", init_log_std=-1.0)
+    model = ActorCritic(5, 3, config)
+    assert model.log_std.shape == (3 + 6,)  # actions, then the last hidden layer
+    with torch.no_grad():
+        model.actor[-1].weight.normal_()
+    weight, variance = model.actor[-1].weight, (2 * model.log_std).exp()
+    expected = weight @ torch.diag(variance[3:]) @ weight.T + torch.diag(variance[:3])
+    distribution = model.distribution(torch.zeros(4, 5))
+    torch.testing.assert_close(distribution.covariance_matrix[0], expected)
+    assert distribution.log_prob(torch.zeros(4, 3)).shape == (4,)
+    diagonal = ActorCritic(5, 3, TrainConfig(hidden=(8, 6), init_log_std=-1.0))
+    observation, action = torch.randn(4, 5), torch.randn(4, 3)
+    log_prob = diagonal.distribution(observation).log_prob(action)
+    mean = diagonal.actor(diagonal.norm(observation))
+    normal = torch.distributions.Normal(mean, torch.full((3,), math.exp(-1.0)))
+    assert torch.equal(log_prob, normal.log_prob(action).sum(-1))  # as before Lattice, to the bit
+
+    settings = dict(SMALL, exploration="lattice")
+    whole = train(TrainConfig(steps=512, **settings), tmp_path / "whole", progress=False)
+    train(TrainConfig(steps=256, **settings), tmp_path / "parts", progress=False)
+    parts = train(
+        TrainConfig(steps=512, **settings), tmp_path / "parts", resume=True, progress=False
+    )
+    assert parts["summary"] == whole["summary"]
+    with pytest.raises(CheckpointError, match="config.exploration"):
+        train(TrainConfig(steps=768, **SMALL), tmp_path / "parts", resume=True, progress=False)
 
 
 def test_the_curve_says_where_each_test_episode_ended(finished_run):
