@@ -188,3 +188,9 @@ def test_ship_keeps_the_shipped_clips_when_a_rebuild_agrees_with_them(tmp_path):
     assert not report.kept
     after = arrays()
     assert not all(np.array_equal(after[k], shipped_clips[k]) for k in after)
+
+    with h5py.File(root / key, "r+") as handle:  # a clip the suite no longer has
+        handle.copy(handle["clips"][sorted(handle["clips"])[0]], "clips/dropped")
+    _reseal(root, key)
+    report = shipped.ship("ostrich-real", root=root, work=work, progress=False)[key]
+    assert not report.kept and "dropped/qpos" not in arrays()
