@@ -241,39 +241,44 @@ def compare(runs: list[Run], *, reps: int = 2000) -> dict:
 
 
 def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None:
-    """MPJPE vs steps per setup: seed mean as a line (PPO dashed, DEP-PPO solid), the
-    range over seeds shaded."""
+    """Test MPJPE and coverage vs steps per setup, side by side: seed mean as a line (PPO
+    dashed, DEP-PPO solid), the range over seeds shaded, the setups named under the plots."""
     import matplotlib  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415 (matplotlib: heavy, figures only)
 
     styles = {"ppo": ("--", "tab:blue", "PPO"), "dep-ppo": ("-", "tab:red", "DEP-PPO")}
-    figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     runs = label_setups(runs)
-    for setup in sorted({run.setup for run in runs}):
+    setups = sorted({run.setup for run in runs})
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9.6, 3.6 + 0.25 * len(setups)), dpi=120)
+    for setup in setups:
         group = [r for r in runs if r.setup == setup]
         algo = group[0].algo
         steps = sorted({row["steps"] for r in group for row in r.curve})
-        matrix = np.array(
-            [
-                np.interp(steps, [x["steps"] for x in r.curve], [x["mpjpe_mm"] for x in r.curve])
-                for r in group
-            ]
-        )
         line, color, label = styles.get(algo, ("-", None, algo))
         if setup != algo:  # several setups: colours tell them apart
             color, label = None, setup
-        (drawn,) = axes.plot(
-            steps, matrix.mean(0), line, color=color, label=f"{label} ({len(group)} seeds)"
-        )
-        axes.fill_between(steps, matrix.min(0), matrix.max(0), color=drawn.get_color(), alpha=0.2)
+        for axes, key in ((left, "mpjpe_mm"), (right, "coverage")):
+            matrix = np.array(
+                [
+                    np.interp(steps, [x["steps"] for x in r.curve], [x[key] for x in r.curve])
+                    for r in group
+                ]
+            )
+            (drawn,) = axes.plot(
+                steps, matrix.mean(0), line, color=color, label=f"{label} ({len(group)} seeds)"
+            )
+            color = drawn.get_color()
+            axes.fill_between(steps, matrix.min(0), matrix.max(0), color=color, alpha=0.2)
     if threshold_mm is not None:
-        axes.axhline(threshold_mm, color="grey", lw=0.8, ls=":", label="threshold")
-    axes.set_xlabel("environment steps")
-    axes.set_ylabel("test MPJPE (mm)")
-    axes.set_title(f"{runs[0].task}: mean over seeds, range shaded")
-    axes.legend()
-    figure.tight_layout()
+        left.axhline(threshold_mm, color="grey", lw=0.8, ls=":", label="threshold")
+    for axes, name in ((left, "test MPJPE (mm)"), (right, "test coverage")):
+        axes.set_xlabel("environment steps")
+        axes.set_ylabel(name)
+    figure.suptitle(f"{runs[0].task}: mean over seeds, range shaded")
+    handles, labels = left.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", fontsize="small", frameon=False)
+    figure.tight_layout(rect=(0, 0.05 * (len(setups) + 2), 1, 1))
     figure.savefig(path)
     plt.close(figure)
