@@ -93,6 +93,8 @@ HELP = {
     "gamma": "discount",
     "gae_lambda": "GAE lambda",
     "clip": "PPO's ratio clip",
+    "dual_clip": "bound the objective of a negative advantage at c x the advantage, c > 1 "
+    "(dual-clip PPO, Ye et al. 2020; c = 3 there); default: no bound",
     "value_coef": "value loss weight",
     "max_grad_norm": "gradient norm clip",
     "policy_learning_rate": "the actor's own Adam rate (Kinesis: 5e-5); default: "

@@ -29,6 +29,7 @@ class TrainConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip: float = 0.2
+    dual_clip: float | None = None  # bound a negative advantage's objective at c x it (c > 1)
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
     target_kl: float | None = None  # stop an update past 1.5 x this approximate KL
@@ -91,6 +92,8 @@ class TrainConfig:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         check_pose_reward(self.pose_reward)
+        if self.dual_clip is not None and not self.dual_clip > 1:
+            raise ValueError(f"dual_clip must be greater than 1, got {self.dual_clip!r}")
         if self.dep_intervention_proba is not None and not 0 <= self.dep_intervention_proba <= 1:
             raise ValueError(
                 f"dep_intervention_proba must be a probability in [0, 1], got "

@@ -1,8 +1,9 @@
 """PPO and DEP-PPO on the imitation tasks, readable top to bottom (in CleanRL's manner).
 
-PPO: a diagonal Gaussian MLP policy and an MLP value function, environments in worker
-processes with shared-memory buffers (`benchmark.vector`), a running observation
-normaliser, GAE, the clipped surrogate, a value loss, gradient clipping and minibatches.
+PPO: a Gaussian MLP policy (diagonal or Lattice noise) and an MLP value function,
+environments in worker processes with shared-memory buffers (`benchmark.vector`), a running
+observation normaliser, GAE, the clipped surrogate (optionally dual-clipped), a value loss,
+gradient clipping and minibatches.
 Settings follow Kinesis where a 2-core machine allows (gamma 0.99, GAE lambda 0.95, clip
 0.2, no entropy bonus, SiLU, advantages normalised per batch); smaller networks (256, 256),
 minibatches and one Adam (3e-4) instead of Kinesis's 51,200-step full-batch steps, so that
@@ -321,10 +322,7 @@ def update(
                 return _update_stats(kl, clipped, steps)
             advantage = mb["advantage"]
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-            surrogate = torch.minimum(
-                ratio * advantage,
-                torch.clamp(ratio, 1 - config.clip, 1 + config.clip) * advantage,
-            )
+            surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
             mask = mb["policy_mask"].float()
             policy_loss = -(surrogate * mask).sum() / mask.sum().clamp(min=1.0)
             value_loss = 0.5 * (model.value(mb["observation"]) - mb["return"]).pow(2)
@@ -337,6 +335,19 @@ def update(
             optimizer.step()
             steps += 1
     return _update_stats(kl, clipped, steps)
+
+
+def clipped_surrogate(
+    ratio: torch.Tensor, advantage: torch.Tensor, clip: float, dual_clip: float | None
+) -> torch.Tensor:
+    """PPO's clipped objective per sample. With a negative advantage it is not bounded as
+    the ratio grows: an action far in the policy's tail (a DEP action in the loss) can take
+    a ratio of e^20 and its gradient with it. `dual_clip` c bounds it below by c x advantage
+    (Ye et al. 2020, dual-clip PPO)."""
+    surrogate = torch.minimum(ratio * advantage, torch.clamp(ratio, 1 - clip, 1 + clip) * advantage)
+    if dual_clip is None:
+        return surrogate
+    return torch.where(advantage < 0, torch.maximum(surrogate, dual_clip * advantage), surrogate)
 
 
 def _update_stats(kl: float, clipped: list[float], steps: int) -> dict[str, float]:

@@ -411,3 +411,17 @@ def test_a_shipped_run_keeps_its_interface_and_clips(finished_run, tmp_path, mon
     assert meta["suite_hash"] == config["suite_hash"] and meta["training"]["steps"] == 1024
     agent = shipped.load("small")
     assert agent.action_interface == meta["action_interface"] == "excitation"
+
+
+def test_dual_clip_bounds_the_objective_of_a_far_off_action_with_a_negative_advantage():
+    from baselines.ppo import clipped_surrogate
+
+    ratio = torch.tensor([math.exp(20.0), math.exp(20.0), 1.1, 0.5])
+    advantage = torch.tensor([-1.0, 1.0, -1.0, -1.0])
+    plain = clipped_surrogate(ratio, advantage, 0.2, None)
+    assert plain[0] == -math.exp(20.0)  # unbounded: PPO clips a large ratio only from above
+    assert plain.tolist()[1:] == pytest.approx([1.2, -1.1, -0.8])
+    dual = clipped_surrogate(ratio, advantage, 0.2, 3.0)
+    assert dual.tolist() == pytest.approx([-3.0, 1.2, -1.1, -0.8])  # only the far-off one moves
+    with pytest.raises(ValueError, match="dual_clip must be greater than 1"):
+        TrainConfig(dual_clip=1.0)
