@@ -171,11 +171,11 @@ def ship(
         target = root / key
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            checks = _compare_shipped(suite, name, inputs, target, built)
-            with open_dataset(target, body) as old:  # a clip the suite has dropped: rewrite
-                same_clips = sorted(old.names) == sorted(item.name for item in inputs)
+            checks, shipped_names = _compare_shipped(suite, name, inputs, target, built)
         except DatasetFormatError:  # none shipped yet, or without some of the suite's clips
-            checks, same_clips = [], False
+            checks, shipped_names = [], ()
+        # a clip the suite has dropped, still in the file: rewrite it
+        same_clips = sorted(shipped_names) == sorted(item.name for item in inputs)
         kept = same_clips and not any(check.problems() for check in checks)
         rounding = compact_copy(built, target, clips_from=target if kept else None)
         reports[key] = ShipReport(rounding, kept, checks)
@@ -252,14 +252,15 @@ def verify(
             )
             checks += _compare_shipped(
                 suite, name, inputs, shipped_dataset(suite, name, root), rebuilt
-            )
+            )[0]
     return checks
 
 
 def _compare_shipped(
     suite: str, body: str, inputs: Sequence[MotionInput], shipped: Path, rebuilt: Path
-) -> list[ClipCheck]:
-    """Each input's clip in a rebuilt dataset against the shipped file's."""
+) -> tuple[list[ClipCheck], tuple[str, ...]]:
+    """Each input's clip in a rebuilt dataset against the shipped file's, and the names of
+    the clips the shipped file holds."""
     checks = []
     model = morphologies.get(body)
     with open_dataset(shipped, model) as old, open_dataset(rebuilt, model) as new:
@@ -283,4 +284,5 @@ def _compare_shipped(
                     rebuilt_gates=_gates(b.rejected),
                 )
             )
-    return checks
+        names = old.names
+    return checks, names
