@@ -101,6 +101,9 @@ HELP = {
     "--learning-rate for both networks",
     "target_kl": "stop an update's epochs once the approximate KL from the rollout's policy "
     "exceeds 1.5 x this (default: no stop)",
+    "adaptive_kl": "adapt the learning rates to this KL: each falls by 1.5x when a minibatch's "
+    "approximate KL from the rollout's policy exceeds twice it, rises by 1.5x below half of "
+    "it, within [1e-5, 1e-2] (rsl_rl's schedule; MyoSuite's leg walking: 0.01); default: off",
     "hidden": "layer widths",
     "init_log_std": "initial log standard deviation of the policy",
     "exploration": "the policy's noise: diagonal (independent per action) | lattice (also on "
@@ -108,6 +111,8 @@ HELP = {
     "eval_every": "steps between evaluations on the test clips",
     "threads": "torch threads in the update",
     "workers": "processes stepping the environments (default: one per core)",
+    "overlap": "collect the next rollout with the last update's policy while the learner "
+    "updates (PPO, CPU; each rollout's policy is one update old); default: off",
     "dep_preset": "myosuite_legs | ostrich (default: the one for the task's body)",
     "dep_warmup": "DEP-only steps (default: the preset's)",
     "dep_intervention_proba": "chance per step that DEP starts an intervention, stochastic "

@@ -33,6 +33,8 @@ class TrainConfig:
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
     target_kl: float | None = None  # stop an update past 1.5 x this approximate KL
+    # the KL the learning rates adapt to (rsl_rl's schedule; MyoSuite's leg walking: 0.01)
+    adaptive_kl: float | None = None
     hidden: tuple[int, ...] = (256, 256)
     init_log_std: float = -0.5
     exploration: str = "diagonal"  # or "lattice": latent noise too (`baselines.networks`)
@@ -41,6 +43,9 @@ class TrainConfig:
     # policy passes run between the workers' steps and extra threads would take their cores
     threads: int = 2
     workers: int | None = None  # processes stepping the environments; None: one per core
+    # collect the next rollout with the policy of the last update while the learner updates on
+    # this one (`baselines.ppo.Sampler`): each rollout's policy one update old. PPO, CPU only.
+    overlap: bool = False
     # DEP-PPO
     dep_preset: str | None = None  # None: `ostrich` for the ostrich, else `myosuite_legs`
     dep_warmup: int | None = None  # steps of DEP only; None: the preset's
@@ -87,7 +92,7 @@ class TrainConfig:
                 "and motors are the muscles, joint_target's actions are joint angles)"
             )
         check_tilt(self.termination_tilt)
-        for name in ("policy_learning_rate", "target_kl"):  # optional, positive when set
+        for name in ("policy_learning_rate", "target_kl", "adaptive_kl"):  # positive if set
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
@@ -105,6 +110,13 @@ class TrainConfig:
                 f"{self.dep_intervention_length!r}"
             )
         check_assist(self.assist)
+        if self.overlap and self.algo != "ppo":
+            raise ValueError(
+                "overlap: offered for PPO only (DEP-PPO's switching and DEP's state advance "
+                "with every step the policy takes, and it would take them a rollout ahead)"
+            )
+        if self.overlap and self.backend != "cpu":
+            raise ValueError("overlap runs on backend 'cpu' only (its workers are processes)")
         if self.backend == "mjx":  # what the MJX backend does not step
             if self.termination_tilt is not None:
                 raise ValueError("termination_tilt runs on backend 'cpu' only")

@@ -32,6 +32,11 @@ Exact resumption: every iteration starts each environment from a fresh reset see
 optimiser, normaliser, random generators, DEP); a run resumed from any checkpoint takes the
 same steps as one that never stopped. A checkpoint is written after every iteration.
 
+Overlap (`config.overlap`, PPO on the CPU): the next rollout is collected in a thread, with
+a copy of the policy taken before the update, while the learner updates on the rollout just
+collected (`Sampler`): each rollout's policy is one update old, and the ratio is taken
+against its stored log-probabilities as always. Off, the run is the serial one to the bit.
+
 About 550 lines on purpose, as CleanRL's files: the algorithm read top to bottom in one file.
 The pieces beside it: the settings (`baselines.config`), the networks (`baselines.networks`),
 DEP-PPO's exploration (`baselines.dep_ppo`) and the run folder's files
@@ -40,8 +45,10 @@ DEP-PPO's exploration (`baselines.dep_ppo`) and the run folder's files
 
 from __future__ import annotations
 
+import copy
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -288,6 +295,7 @@ def update(
     optimizer: torch.optim.Optimizer,
     flat: dict[str, torch.Tensor],
     config: TrainConfig,
+    generator: torch.Generator | None = None,
 ) -> dict[str, float]:
     """PPO's clipped-surrogate update: `config.epochs` passes over the rollout in
     `config.minibatches` shuffled minibatches (`flat`: observation, action, logprob,
@@ -295,12 +303,12 @@ def update(
     stops before a minibatch whose approximate KL from the rollout's policy exceeds 1.5 x
     the target (as Stable-Baselines3 does). Returns the last approximate KL measured, the
     mean fraction of the policy's samples outside the clip range, and the minibatch steps
-    taken."""
+    taken. `generator` shuffles the minibatches (None: torch's global one)."""
     batch = len(flat["observation"])
     size = batch // config.minibatches
     kl, clipped, steps = 0.0, [], 0
     for _ in range(config.epochs):
-        order = torch.randperm(batch)
+        order = torch.randperm(batch, generator=generator)
         for start in range(0, batch, size):
             index = order[start : start + size]
             mb = {k: v[index] for k, v in flat.items()}
@@ -319,7 +327,9 @@ def update(
                 outside = ((ratio - 1).abs() > config.clip).float()
                 clipped.append(float((outside * own).sum() / count))
             if config.target_kl is not None and kl > 1.5 * config.target_kl:
-                return _update_stats(kl, clipped, steps)
+                return _update_stats(kl, clipped, steps, optimizer)
+            if config.adaptive_kl is not None:
+                adapt_learning_rate(optimizer, kl, config.adaptive_kl)
             advantage = mb["advantage"]
             advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
             surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
@@ -334,7 +344,21 @@ def update(
             nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             steps += 1
-    return _update_stats(kl, clipped, steps)
+    return _update_stats(kl, clipped, steps, optimizer)
+
+
+LEARNING_RATE_BOUNDS = (1e-5, 1e-2)
+
+
+def adapt_learning_rate(optimizer: torch.optim.Optimizer, kl: float, desired: float) -> None:
+    """rsl_rl's adaptive schedule (the one MyoSuite's leg walking trains with): every
+    learning rate falls by 1.5x when the KL from the rollout's policy exceeds twice the
+    desired one and rises by 1.5x below half of it. With 80 actions a fixed rate moved the
+    policy by KLs of 1-20 per update late in training (docs/results.md)."""
+    factor = 1 / 1.5 if kl > 2 * desired else 1.5 if kl < desired / 2 else 1.0
+    low, high = LEARNING_RATE_BOUNDS
+    for group in optimizer.param_groups:
+        group["lr"] = min(high, max(low, group["lr"] * factor))
 
 
 def clipped_surrogate(
@@ -350,12 +374,62 @@ def clipped_surrogate(
     return torch.where(advantage < 0, torch.maximum(surrogate, dual_clip * advantage), surrogate)
 
 
-def _update_stats(kl: float, clipped: list[float], steps: int) -> dict[str, float]:
+def _update_stats(
+    kl: float, clipped: list[float], steps: int, optimizer: torch.optim.Optimizer
+) -> dict[str, float]:
     return {
         "approx_kl": float(f"{kl:.6g}"),
         "clip_fraction": round(float(np.mean(clipped)), 4),
         "minibatch_steps": steps,
+        "learning_rate": float(f"{optimizer.param_groups[0]['lr']:.6g}"),
     }
+
+
+# -- overlap ---------------------------------------------------------------------------------
+class Sampler:
+    """Collects the next rollout in a thread while the learner updates (`config.overlap`).
+
+    `snapshot` copies the model before its update into `behaviour`, the policy the next
+    rollout acts with, and notes torch's global generator, from which only the sampler draws
+    under overlap (the update shuffles with a generator of its own): the run is then the same
+    whatever the threads' timing. The checkpoint keeps both, so a resumed run collects its
+    pending rollout again step for step (every rollout starts from seeded resets)."""
+
+    def __init__(self, model: ActorCritic, envs: Any, config: TrainConfig) -> None:
+        self.behaviour = copy.deepcopy(model)
+        self.envs, self.config = envs, config
+        self.generator_state = torch.get_rng_state()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sampler")
+        self.pending: Future | None = None
+
+    def snapshot(self, model: ActorCritic) -> None:
+        self.behaviour.load_state_dict(model.state_dict())
+        self.generator_state = torch.get_rng_state()
+
+    def collect(self, iteration: int, step: int, rng: np.random.Generator) -> Rollout:
+        """The rollout from the last snapshot: the one started in the thread, or now."""
+        if self.pending is None:
+            torch.set_rng_state(self.generator_state)
+            return collect(self.behaviour, self.envs, self.config, iteration, step, None, rng)
+        rollout, self.pending = self.pending.result(), None
+        return rollout
+
+    def start(self, iteration: int, step: int, rng: np.random.Generator) -> None:
+        args = (self.behaviour, self.envs, self.config, iteration, step, None, rng)
+        self.pending = self.pool.submit(collect, *args)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"behaviour": self.behaviour.state_dict(), "sampler_rng": self.generator_state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.behaviour.load_state_dict(state["behaviour"])
+        self.generator_state = state["sampler_rng"]
+
+    def close(self) -> None:
+        """Wait for a rollout in flight (the workers must be idle before they close)."""
+        if self.pending is not None:
+            self.pending.exception()
+        self.pool.shutdown()
 
 
 # -- training --------------------------------------------------------------------------------
@@ -380,6 +454,7 @@ RESUMED_CONFIG = (
     "assist_until",
     "policy_learning_rate",
     "backend",
+    "overlap",
 )
 
 
@@ -422,6 +497,9 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         TerminationCurriculum(distance, distance) if config.termination_curriculum else None
     )
     clips = suite_hash([task])  # the training and test clips this run learns and is scored on
+    # under overlap the update shuffles with its own generator: the sampler draws from torch's
+    update_generator = torch.Generator().manual_seed(config.seed) if config.overlap else None
+    state: dict[str, Any] = {}
     if resume and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, task=task.id, suite_hash=clips)
         saved = TrainConfig.from_dict(state["config"])
@@ -446,6 +524,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             curriculum = TerminationCurriculum(**state["curriculum"])
         if exploration is not None:
             exploration.load_state_dict(state)
+        if update_generator is not None and "update_rng" in state:
+            update_generator.set_state(state["update_rng"])
     header = {
         "config": asdict(config),
         "task": task.id,
@@ -488,6 +568,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         }
         if exploration is not None:
             state.update(exploration.state_dict())
+        if sampler is not None:
+            state.update(sampler.state_dict(), update_rng=update_generator.get_state())
         save_state(checkpoint_path, state)
 
     def record_evaluation() -> tuple[dict[str, float], list[dict]]:
@@ -500,10 +582,16 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         write_curve(out, curve)
         return summary, records
 
+    sampler: Sampler | None = None
     if not curve:
         record_evaluation()
         checkpoint()
     envs = _vector_env(config)
+    if config.overlap:
+        sampler = Sampler(model, envs, config)
+        if "behaviour" in state:  # a rollout was pending: collect it again, as it was
+            sampler.load_state_dict(state)
+        torch.set_num_threads(config.threads)  # once: the sampler's thread runs beside
     # what can end a training episode: each tracked keypoint, and the tilt rule where it is on
     enders = list(eval_env.tracked) + (["tilt"] if config.termination_tilt else [])
     training_columns = TRAINING_COLUMNS + tuple(f"ended_{k}" for k in enders)
@@ -518,12 +606,17 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         while step < config.steps:
             started = time.perf_counter()
             assist = config.assist_at(step)
-            if config.assist:
+            if config.assist and (sampler is None or sampler.pending is None):
                 envs.set_attr("assist", assist)
-            rollout = collect(model, envs, config, iteration, step, exploration, rng)
+            if sampler is None:
+                behaviour = model
+                rollout = collect(model, envs, config, iteration, step, exploration, rng)
+            else:
+                behaviour = sampler.behaviour
+                rollout = sampler.collect(iteration, step, rng)
             step += batch
-            with torch.no_grad():
-                next_value = model.value(
+            with torch.no_grad():  # the critic that valued the rollout's steps
+                next_value = behaviour.value(
                     torch.as_tensor(rollout.last_observation, dtype=torch.float32)
                 )
             advantages, returns = advantages_and_returns(rollout, next_value, config)
@@ -535,23 +628,35 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                 "return": returns.reshape(batch),
                 "policy_mask": policy_mask(rollout.from_dep, config, params, step - batch),
             }
+            ends = rollout.ends
+            rollout_distance = distance if curriculum is None else curriculum.distance
+            if curriculum is not None:  # before the next rollout starts
+                run = len(ends["steps"]) + config.envs  # ended, and cut by the rollout's end
+                if curriculum.update(sum(ends["terminated"]) / run):
+                    envs.set_attr("termination_distance", curriculum.distance)
+            if sampler is not None:  # the next rollout, with the policy before this update
+                sampler.snapshot(model)
+                if step < config.steps:
+                    if config.assist:
+                        envs.set_attr("assist", config.assist_at(step))
+                    sampler.start(iteration + 1, step, rng)
             try:
-                torch.set_num_threads(config.threads)
-                update_stats = update(model, optimizer, flat, config)
+                if sampler is None:
+                    torch.set_num_threads(config.threads)
+                update_stats = update(model, optimizer, flat, config, update_generator)
             except FloatingPointError as error:
                 raise FloatingPointError(
                     f"{error} after step {step}; {checkpoint_path} holds the last good state"
                 ) from None
             finally:
-                torch.set_num_threads(1)
+                if sampler is None:  # the rollout's policy passes take one
+                    torch.set_num_threads(1)
             # the normaliser moves after the update, so the update saw the rollout's scaling
             model.norm.update(flat["observation"])
             iteration += 1
             elapsed = time.perf_counter() - started
             wall += elapsed
             bar.update(batch)
-            rollout_distance = distance if curriculum is None else curriculum.distance
-            ends = rollout.ends
             log.append(
                 iteration_row(
                     iteration,
@@ -573,10 +678,6 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     else {}
                 )
             )
-            if curriculum is not None:
-                run = len(ends["steps"]) + config.envs  # ended, and cut by the rollout's end
-                if curriculum.update(sum(ends["terminated"]) / run):
-                    envs.set_attr("termination_distance", curriculum.distance)
             write_csv(out / "training.csv", training_columns, log)
             if step // config.eval_every > (step - batch) // config.eval_every:
                 record_evaluation()
@@ -586,6 +687,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             checkpoint()
     finally:
         bar.close()
+        if sampler is not None:
+            sampler.close()
         envs.close()
 
     policy = DeterministicPolicy(model)

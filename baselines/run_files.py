@@ -44,6 +44,7 @@ TRAINING_COLUMNS = (
     "approx_kl",  # the update's last approximate KL from the rollout's policy
     "clip_fraction",  # mean fraction of the policy's samples outside the clip range
     "minibatch_steps",  # optimiser steps taken (fewer than epochs x minibatches: KL stop)
+    "learning_rate",  # the (first) Adam rate after the update: it moves with --adaptive-kl
 )
 
 

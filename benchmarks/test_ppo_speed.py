@@ -28,7 +28,7 @@ def test_ppo_update(benchmark):
     observation = torch.randn(batch, OBSERVATION)
     with torch.no_grad():
         action = model.distribution(observation).sample()
-        logprob = model.distribution(observation).log_prob(action).sum(-1)
+        logprob = model.distribution(observation).log_prob(action)  # one per sample
     flat = {
         "observation": observation,
         "action": action,

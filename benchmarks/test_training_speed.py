@@ -5,7 +5,8 @@ with random actions by 2 processes that never wait for each other or for a polic
 same training termination (reset at episode ends). The summary row is the fraction of the
 ceiling training reaches; one per action interface, since the servo interfaces cost more per
 step, and per rollout width: with 16 environments the parent's policy pass, paid once per step
-for all of them, weighs half as much per sample as with 8."""
+for all of them, weighs half as much per sample as with 8. Each runs serially and with overlap
+(the next rollout collected while the learner updates, `TrainConfig.overlap`), side by side."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import resource
 import struct
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +86,8 @@ def test_training_beside_the_sampling_ceiling(benchmark, side_by_side, interface
     ]
     for process in processes:
         process.start()
-    throughput: list[float] = []
+    variants = {"training": config, "training, overlap": replace(config, overlap=True)}
+    throughput: dict[str, list[float]] = {name: [] for name in variants}
     ceiling_cpu: list[float] = []  # CPU seconds of both ceiling processes per round
 
     def ceiling() -> None:
@@ -91,28 +95,31 @@ def test_training_beside_the_sampling_ceiling(benchmark, side_by_side, interface
             parent.send_bytes(b"s")
         ceiling_cpu.append(sum(struct.unpack("d", p.recv_bytes())[0] for p, _ in pipes))
 
-    def cpu_of(run_config: TrainConfig) -> float:
+    def cpu_of(name: str, run_config: TrainConfig) -> float:
         """CPU seconds of a training run, its own and its (finished) workers'."""
         before = _cpu_seconds()
         with tempfile.TemporaryDirectory() as folder:
             final = train(run_config, Path(folder) / "run", progress=False)
         spent = _cpu_seconds() - before
         if run_config.steps:
-            throughput.append(final["steps_per_s"])
+            throughput[name].append(final["steps_per_s"])
         return spent
 
     # what a run spends besides its iterations (workers started, two evaluations, export)
-    setup_cpu = cpu_of(TrainConfig(**{**config.__dict__, "steps": 0}))
-    training_cpu: list[float] = []
+    setup_cpu = cpu_of("training", replace(config, steps=0))
+    training_cpu: dict[str, list[float]] = {name: [] for name in variants}
 
-    def training() -> None:
-        training_cpu.append(cpu_of(config) - setup_cpu)
+    def timed(name: str) -> tuple[None, Callable[[], None]]:
+        return None, lambda: training_cpu[name].append(cpu_of(name, variants[name]) - setup_cpu)
 
     benchmark.group = f"training legs80-walk {interface}, {envs} envs"
     benchmark.extra_info["ceiling_steps_per_round"] = config.envs * config.rollout
     try:
         times = side_by_side(
-            benchmark, {"ceiling": (None, ceiling), "training": (None, training)}, ROUNDS, 1
+            benchmark,
+            {"ceiling": (None, ceiling), **{name: timed(name) for name in variants}},
+            ROUNDS,
+            1,
         )
     finally:
         for parent, _ in pipes:
@@ -120,16 +127,17 @@ def test_training_beside_the_sampling_ceiling(benchmark, side_by_side, interface
         for process in processes:
             process.join(timeout=10)
     rounds = len(times["ceiling"])
-    benchmark.extra_info["training_steps_per_s"] = throughput[-rounds:]
+    benchmark.extra_info["training_steps_per_s"] = {n: v[-rounds:] for n, v in throughput.items()}
     benchmark.extra_info["ceiling_steps_per_s"] = [
         config.envs * config.rollout / t for t in times["ceiling"]
     ]
     # CPU milliseconds per environment step: training's (physics, policy passes, update) and
     # the ceiling's (physics alone); their ratio is what training could reach with both
     # cores busy all the time, the bound left to overlapping the learner and the samplers
-    benchmark.extra_info["training_cpu_ms_per_step"] = [
-        1e3 * c / config.steps for c in training_cpu[-rounds:]
-    ]
+    benchmark.extra_info["training_cpu_ms_per_step"] = {
+        name: [1e3 * c / config.steps for c in spent[-rounds:]]
+        for name, spent in training_cpu.items()
+    }
     benchmark.extra_info["ceiling_cpu_ms_per_step"] = [
         1e3 * c / (config.envs * config.rollout) for c in ceiling_cpu[-rounds:]
     ]

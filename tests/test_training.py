@@ -32,6 +32,15 @@ def finished_run(tmp_path_factory):
     return out, final
 
 
+def _assert_same_run(folder, whole: dict, parts: dict) -> None:
+    """The run in `folder`/whole and the one interrupted and resumed in `folder`/parts ended
+    with the same evaluation and the same weights."""
+    assert parts["summary"] == whole["summary"]
+    a = torch.load(folder / "whole" / "policy.pt")["policy"]
+    b = torch.load(folder / "parts" / "policy.pt")["policy"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_small_run_writes_a_complete_curve_checkpoint_and_policy(finished_run):
     out, final = finished_run
     with open(out / "curve.csv") as handle:
@@ -65,10 +74,7 @@ def test_an_interrupted_dep_ppo_run_resumes_exactly(tmp_path):
     parts = train(
         TrainConfig(steps=1024, **config), tmp_path / "parts", resume=True, progress=False
     )
-    assert parts["summary"] == whole["summary"]
-    a = torch.load(tmp_path / "whole" / "policy.pt")["policy"]
-    b = torch.load(tmp_path / "parts" / "policy.pt")["policy"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    _assert_same_run(tmp_path, whole, parts)
     curve_a = json.loads((tmp_path / "whole" / "curve.json").read_text())
     curve_b = json.loads((tmp_path / "parts" / "curve.json").read_text())
     drop_wall = [{k: v for k, v in row.items() if k != "wall_s"} for row in curve_a]
@@ -287,10 +293,7 @@ def test_a_run_through_each_servo_interface_resumes_exactly(interface, tmp_path)
     whole = train(TrainConfig(steps=512, **config), tmp_path / "whole", progress=False)
     train(TrainConfig(steps=256, **config), tmp_path / "parts", progress=False)
     parts = train(TrainConfig(steps=512, **config), tmp_path / "parts", resume=True, progress=False)
-    assert parts["summary"] == whole["summary"]
-    a = torch.load(tmp_path / "whole" / "policy.pt")["policy"]
-    b = torch.load(tmp_path / "parts" / "policy.pt")["policy"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    _assert_same_run(tmp_path, whole, parts)
     header = json.loads((tmp_path / "whole" / "config.json").read_text())
     assert header["action_interface"] == interface
     expected = {"rule": "any-keypoint", "distance_m": 0.15, "curriculum": False}
@@ -425,3 +428,82 @@ def test_dual_clip_bounds_the_objective_of_a_far_off_action_with_a_negative_adva
     assert dual.tolist() == pytest.approx([-3.0, 1.2, -1.1, -0.8])  # only the far-off one moves
     with pytest.raises(ValueError, match="dual_clip must be greater than 1"):
         TrainConfig(dual_clip=1.0)
+
+
+def _fingerprint(model) -> bytes:
+    """The policy's weights and normaliser, as bytes."""
+    return b"".join(t.detach().numpy().tobytes() for t in model.state_dict().values())
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_overlap_acts_with_the_policy_one_update_old_and_resumes_exactly(
+    overlap, tmp_path, monkeypatch
+):
+    import baselines.ppo as ppo
+
+    acted, updated = [], []
+    real_collect, real_update = ppo.collect, ppo.update
+
+    def recording_collect(model, *args):
+        acted.append(_fingerprint(model))
+        return real_collect(model, *args)
+
+    def recording_update(model, *args):
+        updated.append(_fingerprint(model))
+        return real_update(model, *args)
+
+    monkeypatch.setattr(ppo, "collect", recording_collect)
+    monkeypatch.setattr(ppo, "update", recording_update)
+    config = dict(SMALL, overlap=overlap)
+    whole = train(TrainConfig(steps=1024, **config), tmp_path / "whole", progress=False)
+    assert len(acted) == len(updated) == 4 and len(set(updated)) == 4
+    if overlap:  # the first rollout by the first policy, each later one by the one before
+        assert acted == [updated[0]] + updated[:-1]
+    else:
+        assert acted == updated
+
+    train(TrainConfig(steps=512, **config), tmp_path / "parts", progress=False)
+    if overlap:
+        with pytest.raises(CheckpointError, match="config.overlap"):
+            train(TrainConfig(steps=1024, **SMALL), tmp_path / "parts", resume=True)
+    parts = train(
+        TrainConfig(steps=1024, **config), tmp_path / "parts", resume=True, progress=False
+    )
+    _assert_same_run(tmp_path, whole, parts)
+    header = json.loads((tmp_path / "whole" / "config.json").read_text())
+    assert header["config"]["overlap"] is overlap
+
+
+def test_overlap_is_refused_for_dep_ppo_and_the_mjx_backend():
+    with pytest.raises(ValueError, match="overlap: offered for PPO only"):
+        TrainConfig(algo="dep-ppo", overlap=True)
+    with pytest.raises(ValueError, match="overlap runs on backend 'cpu' only"):
+        TrainConfig(backend="mjx", overlap=True)
+
+
+def test_the_adaptive_kl_schedule_moves_every_rate_by_1_5_within_its_bounds(tmp_path):
+    from baselines.ppo import LEARNING_RATE_BOUNDS, adapt_learning_rate
+
+    model = ActorCritic(5, 3, TrainConfig(hidden=(8,)))
+    optimizer = _optimizer(model, TrainConfig(hidden=(8,), policy_learning_rate=5e-5))
+    adapt_learning_rate(optimizer, 0.05, 0.01)  # over twice the desired KL: down
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([5e-5 / 1.5, 3e-4 / 1.5])
+    adapt_learning_rate(optimizer, 0.015, 0.01)  # within [0.5, 2] x desired: kept
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([5e-5 / 1.5, 3e-4 / 1.5])
+    for _ in range(40):
+        adapt_learning_rate(optimizer, 0.001, 0.01)  # under half: up, to the ceiling
+    assert [g["lr"] for g in optimizer.param_groups] == [LEARNING_RATE_BOUNDS[1]] * 2
+    for _ in range(40):
+        adapt_learning_rate(optimizer, 1.0, 0.01)
+    assert [g["lr"] for g in optimizer.param_groups] == [LEARNING_RATE_BOUNDS[0]] * 2
+
+    config = dict(SMALL, adaptive_kl=1e-4)  # a tiny target: the rates fall below 3e-4
+    whole = train(TrainConfig(steps=512, **config), tmp_path / "whole", progress=False)
+    train(TrainConfig(steps=256, **config), tmp_path / "parts", progress=False)
+    parts = train(TrainConfig(steps=512, **config), tmp_path / "parts", resume=True, progress=False)
+    assert parts["summary"] == whole["summary"]
+    with open(tmp_path / "whole" / "training.csv") as handle:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(handle)]
+    assert len(rates) == 2 and max(rates) < 3e-4
+    with pytest.raises(ValueError, match="adaptive_kl must be a positive number"):
+        TrainConfig(adaptive_kl=0.0)
