@@ -104,6 +104,8 @@ HELP = {
     "adaptive_kl": "adapt the learning rates to this KL: each falls by 1.5x when a minibatch's "
     "approximate KL from the rollout's policy exceeds twice it, rises by 1.5x below half of "
     "it, within [1e-5, 1e-2] (rsl_rl's schedule; MyoSuite's leg walking: 0.01); default: off",
+    "value_normalization": "the critic learns the returns scaled by their running mean and "
+    "variance (rl_games's normalize_value); default: off",
     "hidden": "layer widths",
     "init_log_std": "initial log standard deviation of the policy",
     "exploration": "the policy's noise: diagonal (independent per action) | lattice (also on "

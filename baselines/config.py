@@ -35,6 +35,9 @@ class TrainConfig:
     target_kl: float | None = None  # stop an update past 1.5 x this approximate KL
     # the KL the learning rates adapt to (rsl_rl's schedule; MyoSuite's leg walking: 0.01)
     adaptive_kl: float | None = None
+    # the critic learns returns scaled by their running mean and variance (rl_games's
+    # normalize_value; Engstrom et al. 2020 count return scaling among PPO's decisive details)
+    value_normalization: bool = False
     hidden: tuple[int, ...] = (256, 256)
     init_log_std: float = -0.5
     exploration: str = "diagonal"  # or "lattice": latent noise too (`baselines.networks`)

@@ -62,6 +62,8 @@ class ActorCritic(nn.Module):
         self.lattice = config.exploration == "lattice"
         size = action_size + (config.hidden[-1] if self.lattice else 0)
         self.log_std = nn.Parameter(torch.full((size,), config.init_log_std))
+        # value normalisation: the critic learns the returns scaled by their running moments
+        self.returns = RunningNorm(1) if config.value_normalization else None
 
     def distribution(self, observation: torch.Tensor) -> torch.distributions.Distribution:
         """The policy's action distribution; `log_prob` gives one value per observation."""
@@ -77,7 +79,19 @@ class ActorCritic(nn.Module):
         return torch.distributions.MultivariateNormal(mean, scale_tril=scale)
 
     def value(self, observation: torch.Tensor) -> torch.Tensor:
-        return self.critic(self.norm(observation)).squeeze(-1)
+        """The state's value in the reward's units."""
+        value = self.critic(self.norm(observation)).squeeze(-1)
+        if self.returns is None:
+            return value
+        return value * torch.sqrt(self.returns.var.float() + 1e-8) + self.returns.mean.float()
+
+    def value_loss(self, observation: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
+        """0.5 (V - R)^2 per sample; with value normalisation, in the returns' scaled units,
+        so that the critic's gradient does not dwarf the policy's under one gradient clip."""
+        value = self.critic(self.norm(observation)).squeeze(-1)
+        if self.returns is not None:
+            returns = self.returns(returns[:, None]).squeeze(-1)
+        return 0.5 * (value - returns).pow(2)
 
 
 class DeterministicPolicy(nn.Module):

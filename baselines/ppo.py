@@ -335,7 +335,7 @@ def update(
             surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
             mask = mb["policy_mask"].float()
             policy_loss = -(surrogate * mask).sum() / mask.sum().clamp(min=1.0)
-            value_loss = 0.5 * (model.value(mb["observation"]) - mb["return"]).pow(2)
+            value_loss = model.value_loss(mb["observation"], mb["return"])
             loss = policy_loss + config.value_coef * value_loss.mean()
             if not torch.isfinite(loss):
                 raise FloatingPointError("non-finite loss in the update")
@@ -453,6 +453,7 @@ RESUMED_CONFIG = (
     "assist",
     "assist_until",
     "policy_learning_rate",
+    "value_normalization",
     "backend",
     "overlap",
 )
@@ -640,6 +641,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
                     if config.assist:
                         envs.set_attr("assist", config.assist_at(step))
                     sampler.start(iteration + 1, step, rng)
+            if model.returns is not None:  # the critic's targets scaled by the moments so far
+                model.returns.update(flat["return"][:, None])
             try:
                 if sampler is None:
                     torch.set_num_threads(config.threads)

@@ -507,3 +507,30 @@ def test_the_adaptive_kl_schedule_moves_every_rate_by_1_5_within_its_bounds(tmp_
     assert len(rates) == 2 and max(rates) < 3e-4
     with pytest.raises(ValueError, match="adaptive_kl must be a positive number"):
         TrainConfig(adaptive_kl=0.0)
+
+
+def test_value_normalisation_scales_the_critics_targets_and_resumes_exactly(tmp_path):
+    model = ActorCritic(5, 3, TrainConfig(hidden=(8,), value_normalization=True))
+    model.returns.update(torch.tensor([[10.0], [20.0], [30.0], [40.0]]))
+    mean, std = 25.0, math.sqrt(125.0)  # the returns' moments (the prior's weight is 1e-4)
+    observation = torch.randn(4, 5)
+    raw = model.critic(model.norm(observation)).squeeze(-1)
+    torch.testing.assert_close(model.value(observation), raw * std + mean, rtol=1e-4, atol=1e-4)
+    # the loss is taken in the scaled units: zero where the critic's output is the scaled return
+    returns = raw.detach() * std + mean
+    assert model.value_loss(observation, returns).abs().max() < 1e-6
+    plain = ActorCritic(5, 3, TrainConfig(hidden=(8,)))
+    assert plain.returns is None
+    assert torch.equal(
+        plain.value_loss(observation, returns), 0.5 * (plain.value(observation) - returns) ** 2
+    )
+
+    config = dict(SMALL, value_normalization=True)
+    whole = train(TrainConfig(steps=512, **config), tmp_path / "whole", progress=False)
+    train(TrainConfig(steps=256, **config), tmp_path / "parts", progress=False)
+    parts = train(TrainConfig(steps=512, **config), tmp_path / "parts", resume=True, progress=False)
+    _assert_same_run(tmp_path, whole, parts)
+    state = load_checkpoint(tmp_path / "whole" / "checkpoint.pt")
+    assert float(state["model"]["returns.count"]) == pytest.approx(512, abs=1e-3)
+    with pytest.raises(CheckpointError, match="config.value_normalization"):
+        train(TrainConfig(steps=768, **SMALL), tmp_path / "parts", resume=True, progress=False)
