@@ -78,9 +78,13 @@ class ActorCritic(nn.Module):
         scale = torch.linalg.cholesky(covariance)  # one factor for the batch: W is shared
         return torch.distributions.MultivariateNormal(mean, scale_tril=scale)
 
+    def _critic_output(self, observation: torch.Tensor) -> torch.Tensor:
+        """The critic's output: the value, scaled when value normalisation is on."""
+        return self.critic(self.norm(observation)).squeeze(-1)
+
     def value(self, observation: torch.Tensor) -> torch.Tensor:
         """The state's value in the reward's units."""
-        value = self.critic(self.norm(observation)).squeeze(-1)
+        value = self._critic_output(observation)
         if self.returns is None:
             return value
         return value * torch.sqrt(self.returns.var.float() + 1e-8) + self.returns.mean.float()
@@ -88,7 +92,7 @@ class ActorCritic(nn.Module):
     def value_loss(self, observation: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
         """0.5 (V - R)^2 per sample; with value normalisation, in the returns' scaled units,
         so that the critic's gradient does not dwarf the policy's under one gradient clip."""
-        value = self.critic(self.norm(observation)).squeeze(-1)
+        value = self._critic_output(observation)
         if self.returns is not None:
             returns = self.returns(returns[:, None]).squeeze(-1)
         return 0.5 * (value - returns).pow(2)
