@@ -67,15 +67,27 @@ class ActorCritic(nn.Module):
 
     def distribution(self, observation: torch.Tensor) -> torch.distributions.Distribution:
         """The policy's action distribution; `log_prob` gives one value per observation."""
-        mean = self.actor(self.norm(observation))
+        return self.distribution_at(self.actor(self.norm(observation)), self.scale())
+
+    def scale(self) -> torch.Tensor:
+        """The noise, one for every observation: the actions' standard deviations (diagonal)
+        or the Cholesky factor of their covariance (lattice)."""
         if not self.lattice:
-            normal = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
-            return torch.distributions.Independent(normal, 1)
-        actions = mean.shape[-1]
+            return self.log_std.exp()
+        actions = self.actor[-1].out_features
         variance = (2 * self.log_std).exp()
         weight = self.actor[-1].weight  # (actions, latent)
         covariance = (weight * variance[actions:]) @ weight.T + torch.diag(variance[:actions])
-        scale = torch.linalg.cholesky(covariance)  # one factor for the batch: W is shared
+        return torch.linalg.cholesky(covariance)
+
+    def distribution_at(
+        self, mean: torch.Tensor, scale: torch.Tensor
+    ) -> torch.distributions.Distribution:
+        """The policy's distribution around `mean` with the noise `scale` (`scale()`'s form):
+        the update rebuilds the rollout's policy from these to measure how far it moved."""
+        if not self.lattice:
+            normal = torch.distributions.Normal(mean, scale.expand_as(mean))
+            return torch.distributions.Independent(normal, 1)
         return torch.distributions.MultivariateNormal(mean, scale_tril=scale)
 
     def _critic_output(self, observation: torch.Tensor) -> torch.Tensor:

@@ -41,7 +41,7 @@ TRAINING_COLUMNS = (
     "terminated",  # the fraction of those the termination rule (or a divergence) ended
     "episode_steps",  # their mean length in steps
     "termination_distance",  # the training termination distance of the rollout (m x scale)
-    "approx_kl",  # the update's last approximate KL from the rollout's policy
+    "kl",  # KL(rollout's policy || updated policy), exact, mean over the rollout's states
     "clip_fraction",  # mean fraction of the policy's samples outside the clip range
     "minibatch_steps",  # optimiser steps taken (fewer than epochs x minibatches: KL stop)
     "learning_rate",  # the (first) Adam rate after the update: it moves with --adaptive-kl

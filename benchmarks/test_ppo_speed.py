@@ -27,12 +27,14 @@ def test_ppo_update(benchmark):
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-5)
     observation = torch.randn(batch, OBSERVATION)
     with torch.no_grad():
-        action = model.distribution(observation).sample()
-        logprob = model.distribution(observation).log_prob(action)  # one per sample
+        distribution, scale = model.distribution(observation), model.scale()
+        action = distribution.sample()
+        logprob = distribution.log_prob(action)  # one per sample
     flat = {
         "observation": observation,
         "action": action,
         "logprob": logprob,
+        "mean": distribution.mean,
         "advantage": torch.randn(batch),
         "return": torch.randn(batch),
         "policy_mask": torch.ones(batch, dtype=torch.bool),
@@ -41,7 +43,7 @@ def test_ppo_update(benchmark):
 
     def timed() -> None:
         began = time.process_time()
-        update(model, optimizer, flat, config)
+        update(model, optimizer, flat, scale, config)
         cpu.append(time.process_time() - began)
 
     benchmark.pedantic(timed, rounds=5, warmup_rounds=1)

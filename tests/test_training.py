@@ -17,7 +17,7 @@ from baselines.config import TrainConfig
 from baselines.dep import PRESETS
 from baselines.dep_ppo import Switching, dep_mask, dep_params
 from baselines.networks import ActorCritic
-from baselines.ppo import TerminationCurriculum, _optimizer, train
+from baselines.ppo import TerminationCurriculum, _kl, _optimizer, train
 from baselines.run_files import CURVE_COLUMNS, CheckpointError, load_checkpoint, load_policy
 from benchmark.agents import OnnxAgent
 from benchmark.cli import main
@@ -249,15 +249,39 @@ def test_the_kl_stop_ends_an_update_early_and_training_csv_says_so(tmp_path):
     full = SMALL["minibatches"] * TrainConfig().epochs
     for row in rows(tmp_path / "free"):
         assert int(row["minibatch_steps"]) == full
-        assert float(row["approx_kl"]) > 0 and 0 <= float(row["clip_fraction"]) <= 1
+        assert float(row["kl"]) > 0 and 0 <= float(row["clip_fraction"]) <= 1
     # the first minibatch is the rollout's own policy (KL 0); after one step it has moved
     tight = dict(SMALL, target_kl=1e-12)
     train(TrainConfig(steps=512, **tight), tmp_path / "tight", progress=False)
     for row in rows(tmp_path / "tight"):
         assert int(row["minibatch_steps"]) == 1
-        assert float(row["approx_kl"]) > 1.5e-12
+        assert float(row["kl"]) > 1.5e-12
     with pytest.raises(ValueError, match="target_kl must be a positive number"):
         TrainConfig(target_kl=0.0)
+
+
+@pytest.mark.parametrize("exploration", ["diagonal", "lattice"])
+def test_the_update_measures_the_exact_kl_from_the_rollouts_policy(exploration):
+    model = ActorCritic(5, 3, TrainConfig(hidden=(8, 6), exploration=exploration))
+    observation = torch.randn(64, 5)
+    with torch.no_grad():
+        model.actor[-1].weight.normal_()
+        before, scale = model.distribution(observation), model.scale()
+        rebuilt = model.distribution_at(before.mean, scale)
+        action = before.sample()
+        torch.testing.assert_close(rebuilt.log_prob(action), before.log_prob(action))
+        assert _kl(model, before.mean, scale, before) == pytest.approx(0.0, abs=1e-6)
+        model.actor[-1].bias += 0.1  # every mean moves by 0.1 in each action
+        model.log_std += 0.2
+        after = model.distribution(observation)
+    if exploration == "diagonal":  # the Gaussians' closed form, summed over the actions
+        s0, s1 = math.exp(-0.5), math.exp(-0.3)
+        expected = 3 * (math.log(s1 / s0) + (s0**2 + 0.1**2) / (2 * s1**2) - 0.5)
+    else:  # torch's closed form against a sampled estimate, loosely
+        sample = before.sample((20000,))
+        expected = float((before.log_prob(sample) - after.log_prob(sample)).mean())
+    tolerance = 1e-5 if exploration == "diagonal" else 0.05
+    assert _kl(model, before.mean, scale, after) == pytest.approx(expected, rel=tolerance)
 
 
 def test_a_policy_learning_rate_of_its_own_covers_every_parameter_once():
