@@ -99,11 +99,13 @@ HELP = {
     "max_grad_norm": "gradient norm clip",
     "policy_learning_rate": "the actor's own Adam rate (Kinesis: 5e-5); default: "
     "--learning-rate for both networks",
-    "target_kl": "stop an update's epochs once the approximate KL from the rollout's policy "
+    "target_kl": "stop an update's epochs once a minibatch's KL from the rollout's policy "
     "exceeds 1.5 x this (default: no stop)",
+    "target_kl_stops": "what --target-kl stops: update (both networks) | actor (the value "
+    "function takes its remaining minibatch steps)",
     "adaptive_kl": "adapt the learning rates to this KL: each falls by 1.5x when a minibatch's "
-    "approximate KL from the rollout's policy exceeds twice it, rises by 1.5x below half of "
-    "it, within [1e-5, 1e-2] (rsl_rl's schedule; MyoSuite's leg walking: 0.01); default: off",
+    "KL from the rollout's policy exceeds twice it, rises by 1.5x below half of it, within "
+    "[1e-5, 1e-2] (rsl_rl's schedule; MyoSuite's leg walking: 0.01); default: off",
     "value_normalization": "the critic learns the returns scaled by their running mean and "
     "variance (rl_games's normalize_value); default: off",
     "hidden": "layer widths",
@@ -148,6 +150,7 @@ CHOICES = {
     "switching": ("stochastic", "deterministic"),
     "dep_actions": ("policy-logprob", "exclude", "exclude-warmup"),
     "exploration": ("diagonal", "lattice"),
+    "target_kl_stops": ("update", "actor"),
 }
 TYPES = {"int": int, "float": float, "str": str}
 

@@ -32,7 +32,10 @@ class TrainConfig:
     dual_clip: float | None = None  # bound a negative advantage's objective at c x it (c > 1)
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
-    target_kl: float | None = None  # stop an update past 1.5 x this approximate KL
+    target_kl: float | None = None  # stop an update past 1.5 x this KL
+    # what the stop ends: "update" (both networks, Stable-Baselines3's) or "actor" (the value
+    # function takes its remaining steps: one loss and one Adam no longer tie it to the policy)
+    target_kl_stops: str = "update"
     # the KL the learning rates adapt to (rsl_rl's schedule; MyoSuite's leg walking: 0.01)
     adaptive_kl: float | None = None
     # the critic learns returns scaled by their running mean and variance (rl_games's
@@ -85,6 +88,7 @@ class TrainConfig:
             "switching": (self.switching, ("stochastic", "deterministic")),
             "dep_actions": (self.dep_actions, ("policy-logprob", "exclude", "exclude-warmup")),
             "exploration": (self.exploration, ("diagonal", "lattice")),
+            "target_kl_stops": (self.target_kl_stops, ("update", "actor")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:

@@ -312,14 +312,16 @@ def update(
     over the minibatch's states (as rsl_rl measures it): the sampled estimate from the
     actions' log-ratios (k3) is heavy-tailed, and with 80 actions one update's estimate
     ran tens of times the exact value. With `config.target_kl`, the update stops before a
-    minibatch whose KL exceeds 1.5 x the target (Stable-Baselines3's rule); `config.
-    adaptive_kl` moves the learning rates with it. Returns the KL of the updated policy over
-    the whole rollout, the mean fraction of the policy's samples outside the clip range, and
-    the minibatch steps taken. `generator` shuffles the minibatches (None: torch's global
-    one)."""
+    minibatch whose KL exceeds 1.5 x the target (Stable-Baselines3's rule), or with
+    `target_kl_stops="actor"` the policy's steps stop and the value function takes the rest
+    (the actor's gradients are then None, so Adam leaves it, momentum and all, where it
+    stopped); `config.adaptive_kl` moves the learning rates with the KL. Returns the KL of
+    the updated policy over the whole rollout, the mean fraction of the policy's samples
+    outside the clip range, and the policy's minibatch steps. `generator` shuffles the
+    minibatches (None: torch's global one)."""
     batch = len(flat["observation"])
     size = batch // config.minibatches
-    clipped, steps = [], 0
+    clipped, steps, acting = [], 0, True
     for _ in range(config.epochs):
         order = torch.randperm(batch, generator=generator)
         for start in range(0, batch, size):
@@ -338,24 +340,26 @@ def update(
                 own = mb["policy_mask"].float()  # the clip fraction of the policy's samples
                 outside = ((ratio - 1).abs() > config.clip).float()
                 clipped.append(float((outside * own).sum() / own.sum().clamp(min=1.0)))
-            if config.target_kl is not None and kl > 1.5 * config.target_kl:
-                return _update_stats(model, flat, scale, clipped, steps, optimizer)
+            if acting and config.target_kl is not None and kl > 1.5 * config.target_kl:
+                if config.target_kl_stops == "update":
+                    return _update_stats(model, flat, scale, clipped, steps, optimizer)
+                acting = False
             if config.adaptive_kl is not None:
                 adapt_learning_rate(optimizer, kl, config.adaptive_kl)
-            advantage = mb["advantage"]
-            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-            surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
-            mask = mb["policy_mask"].float()
-            policy_loss = -(surrogate * mask).sum() / mask.sum().clamp(min=1.0)
-            value_loss = model.value_loss(mb["observation"], mb["return"])
-            loss = policy_loss + config.value_coef * value_loss.mean()
+            loss = config.value_coef * model.value_loss(mb["observation"], mb["return"]).mean()
+            if acting:
+                advantage = mb["advantage"]
+                advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+                surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
+                mask = mb["policy_mask"].float()
+                loss = loss - (surrogate * mask).sum() / mask.sum().clamp(min=1.0)
             if not torch.isfinite(loss):
                 raise FloatingPointError("non-finite loss in the update")
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
-            steps += 1
+            steps += acting
     return _update_stats(model, flat, scale, clipped, steps, optimizer)
 
 

@@ -43,7 +43,7 @@ TRAINING_COLUMNS = (
     "termination_distance",  # the training termination distance of the rollout (m x scale)
     "kl",  # KL(rollout's policy || updated policy), exact, mean over the rollout's states
     "clip_fraction",  # mean fraction of the policy's samples outside the clip range
-    "minibatch_steps",  # optimiser steps taken (fewer than epochs x minibatches: KL stop)
+    "minibatch_steps",  # the policy's optimiser steps (fewer than epochs x minibatches: KL stop)
     "learning_rate",  # the (first) Adam rate after the update: it moves with --adaptive-kl
 )
 

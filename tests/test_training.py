@@ -260,6 +260,26 @@ def test_the_kl_stop_ends_an_update_early_and_training_csv_says_so(tmp_path):
         TrainConfig(target_kl=0.0)
 
 
+def test_a_kl_stop_on_the_actor_leaves_the_value_function_its_steps(tmp_path):
+    # one iteration each: the same first step of both networks, then only the critic moves
+    models = {}
+    for stops in ("update", "actor"):
+        config = TrainConfig(steps=256, target_kl=1e-12, target_kl_stops=stops, **SMALL)
+        train(config, tmp_path / stops, progress=False)
+        models[stops] = load_checkpoint(tmp_path / stops / "checkpoint.pt")["model"]
+        with open(tmp_path / stops / "training.csv") as handle:
+            (row,) = list(csv.DictReader(handle))
+        assert int(row["minibatch_steps"]) == 1
+    stopped, critic_too = models["actor"], models["update"]
+    for name, tensor in stopped.items():
+        if name.startswith(("actor.", "log_std")):
+            assert torch.equal(tensor, critic_too[name]), name
+    critics = [name for name in stopped if name.startswith("critic.")]
+    assert not all(torch.equal(stopped[n], critic_too[n]) for n in critics)
+    with pytest.raises(ValueError, match="target_kl_stops must be one of"):
+        TrainConfig(target_kl_stops="critic")
+
+
 @pytest.mark.parametrize("exploration", ["diagonal", "lattice"])
 def test_the_update_measures_the_exact_kl_from_the_rollouts_policy(exploration):
     model = ActorCritic(5, 3, TrainConfig(hidden=(8, 6), exploration=exploration))
