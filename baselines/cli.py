@@ -106,6 +106,8 @@ HELP = {
     "adaptive_kl": "adapt the learning rates to this KL: each falls by 1.5x when a minibatch's "
     "KL from the rollout's policy exceeds twice it, rises by 1.5x below half of it, within "
     "[1e-5, 1e-2] (rsl_rl's schedule; MyoSuite's leg walking: 0.01); default: off",
+    "anneal_lr": "every learning rate falls linearly from its setting to 0 at --steps "
+    "(CleanRL's default; a run continued to more steps follows the new --steps); default: off",
     "value_normalization": "the critic learns the returns scaled by their running mean and "
     "variance (rl_games's normalize_value); default: off",
     "hidden": "layer widths",

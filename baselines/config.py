@@ -38,6 +38,8 @@ class TrainConfig:
     target_kl_stops: str = "update"
     # the KL the learning rates adapt to (rsl_rl's schedule; MyoSuite's leg walking: 0.01)
     adaptive_kl: float | None = None
+    # every rate falls linearly from its setting to 0 at `steps` (CleanRL's default)
+    anneal_lr: bool = False
     # the critic learns returns scaled by their running mean and variance (rl_games's
     # normalize_value; Engstrom et al. 2020 count return scaling among PPO's decisive details)
     value_normalization: bool = False
@@ -104,6 +106,8 @@ class TrainConfig:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         check_pose_reward(self.pose_reward)
+        if self.anneal_lr and self.adaptive_kl is not None:
+            raise ValueError("anneal_lr and adaptive_kl both set the learning rates: choose one")
         if self.dual_clip is not None and not self.dual_clip > 1:
             raise ValueError(f"dual_clip must be greater than 1, got {self.dual_clip!r}")
         if self.dep_intervention_proba is not None and not 0 <= self.dep_intervention_proba <= 1:

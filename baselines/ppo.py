@@ -289,12 +289,24 @@ def _optimizer(model: ActorCritic, config: TrainConfig) -> torch.optim.Adam:
     in a group of their own at that rate (Kinesis trains its policy at 5e-5, its value
     function at 3e-4)."""
     if config.policy_learning_rate is None:
-        return torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-5)
-    groups = [
-        {"params": [*model.actor.parameters(), model.log_std], "lr": config.policy_learning_rate},
-        {"params": list(model.critic.parameters())},
-    ]
-    return torch.optim.Adam(groups, lr=config.learning_rate, eps=1e-5)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-5)
+    else:
+        actor = [*model.actor.parameters(), model.log_std]
+        groups = [
+            {"params": actor, "lr": config.policy_learning_rate},
+            {"params": list(model.critic.parameters())},
+        ]
+        optimizer = torch.optim.Adam(groups, lr=config.learning_rate, eps=1e-5)
+    for group in optimizer.param_groups:  # torch's schedulers' key: the rate a schedule scales
+        group["initial_lr"] = group["lr"]
+    return optimizer
+
+
+def anneal_learning_rate(optimizer: torch.optim.Optimizer, fraction_done: float) -> None:
+    """CleanRL's linear schedule (`config.anneal_lr`): each rate at its setting times the
+    fraction of the run still ahead."""
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] * (1.0 - fraction_done)
 
 
 def update(
@@ -488,6 +500,7 @@ RESUMED_CONFIG = (
     "assist_until",
     "policy_learning_rate",
     "value_normalization",
+    "anneal_lr",
     "backend",
     "overlap",
 )
@@ -681,6 +694,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             try:
                 if sampler is None:
                     torch.set_num_threads(config.threads)
+                if config.anneal_lr:  # by the steps before this rollout: the first at full rate
+                    anneal_learning_rate(optimizer, (step - batch) / config.steps)
                 update_stats = update(
                     model, optimizer, flat, rollout.scale, config, update_generator
                 )

@@ -525,6 +525,42 @@ def test_overlap_is_refused_for_dep_ppo_and_the_mjx_backend():
         TrainConfig(backend="mjx", overlap=True)
 
 
+def test_annealing_lowers_every_rate_linearly_to_zero_and_resumes_exactly(tmp_path, monkeypatch):
+    import baselines.ppo as ppo
+
+    config = dict(SMALL, anneal_lr=True, policy_learning_rate=1e-4)  # 4 iterations of 256
+    whole = train(TrainConfig(steps=1024, **config), tmp_path / "whole", progress=False)
+    with open(tmp_path / "whole" / "training.csv") as handle:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(handle)]
+    assert rates == pytest.approx([1e-4, 0.75e-4, 0.5e-4, 0.25e-4])  # the actor's group
+    state = load_checkpoint(tmp_path / "whole" / "checkpoint.pt")
+    critic = state["optimizer"]["param_groups"][1]
+    assert critic["lr"] == pytest.approx(0.25 * 3e-4) and critic["initial_lr"] == 3e-4
+
+    # interrupted in its third update, then resumed: the schedule stays the run's
+    real_update, calls = ppo.update, []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_update(*args)
+
+    monkeypatch.setattr(ppo, "update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(steps=1024, **config), tmp_path / "parts", progress=False)
+    monkeypatch.setattr(ppo, "update", real_update)
+    with pytest.raises(CheckpointError, match="config.anneal_lr"):
+        unannealed = dict(config, anneal_lr=False)
+        train(TrainConfig(steps=1024, **unannealed), tmp_path / "parts", resume=True)
+    parts = train(
+        TrainConfig(steps=1024, **config), tmp_path / "parts", resume=True, progress=False
+    )
+    _assert_same_run(tmp_path, whole, parts)
+    with pytest.raises(ValueError, match="anneal_lr and adaptive_kl"):
+        TrainConfig(anneal_lr=True, adaptive_kl=0.01)
+
+
 def test_the_adaptive_kl_schedule_moves_every_rate_by_1_5_within_its_bounds(tmp_path):
     from baselines.ppo import LEARNING_RATE_BOUNDS, adapt_learning_rate
 
