@@ -134,10 +134,13 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
 
 
 def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """`columns` first, then any other field the rows hold: a run resumed by a newer version
+    keeps the columns its earlier rows were written with (`approx_kl` before `kl`)."""
+    extra = {k: None for row in rows for k in row if k not in columns}
     with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer = csv.DictWriter(handle, fieldnames=(*columns, *extra), restval="")
         writer.writeheader()
-        writer.writerows([{k: row.get(k, "") for k in columns} for row in rows])
+        writer.writerows(rows)
 
 
 def write_curve(out: Path, curve: list[dict[str, float]]) -> None:

@@ -18,7 +18,13 @@ from baselines.dep import PRESETS
 from baselines.dep_ppo import Switching, dep_mask, dep_params
 from baselines.networks import ActorCritic
 from baselines.ppo import TerminationCurriculum, _kl, _optimizer, train
-from baselines.run_files import CURVE_COLUMNS, CheckpointError, load_checkpoint, load_policy
+from baselines.run_files import (
+    CURVE_COLUMNS,
+    CheckpointError,
+    load_checkpoint,
+    load_policy,
+    write_csv,
+)
 from benchmark.agents import OnnxAgent
 from benchmark.cli import main
 
@@ -523,6 +529,18 @@ def test_overlap_is_refused_for_dep_ppo_and_the_mjx_backend():
         TrainConfig(algo="dep-ppo", overlap=True)
     with pytest.raises(ValueError, match="overlap runs on backend 'cpu' only"):
         TrainConfig(backend="mjx", overlap=True)
+
+
+def test_a_resumed_run_keeps_the_columns_its_earlier_rows_were_written_with(tmp_path):
+    rows = [{"iteration": 1, "approx_kl": 4.2}, {"iteration": 2, "kl": 0.9}]
+    write_csv(tmp_path / "training.csv", ("iteration", "kl"), rows)
+    with open(tmp_path / "training.csv") as handle:
+        written = list(csv.DictReader(handle))
+    assert list(written[0]) == ["iteration", "kl", "approx_kl"]
+    assert written == [
+        {"iteration": "1", "kl": "", "approx_kl": "4.2"},
+        {"iteration": "2", "kl": "0.9", "approx_kl": ""},
+    ]
 
 
 def test_annealing_lowers_every_rate_linearly_to_zero_and_resumes_exactly(tmp_path, monkeypatch):
