@@ -128,6 +128,11 @@ def _is_dep(name: str) -> bool:
     return name.startswith("dep_") or name in ("switching", "rl_length")
 
 
+def _default(name: str) -> Any:
+    default = DEFAULTS[name]
+    return tuple(default) if isinstance(default, list) else default
+
+
 def _value(value: Any) -> str:
     if isinstance(value, tuple):
         return "x".join(map(str, value))
@@ -135,16 +140,22 @@ def _value(value: Any) -> str:
 
 
 def label_setups(runs: list[Run]) -> list[Run]:
-    """The runs, each labelled `setup_label` plus the settings in which the runs compared
-    differ (`epochs 1`; DEP's among the DEP-PPO runs) and, where they were trained on
-    different clips, the suite hash."""
+    """The runs, each labelled `setup_label` plus, of the settings in which the runs compared
+    differ, those it does not leave at `TrainConfig`'s default (`epochs 1`; DEP's among the
+    DEP-PPO runs), and, where they were trained on different clips, the suite hash. Two runs
+    labelled alike have the same settings: of two values of a setting, one at most is the
+    default."""
     names = sorted({name for run in runs for name in run.settings} - set(LABELLED))
     varying = [n for n in names if len({repr(r.settings[n]) for r in runs if n in r.settings}) > 1]
     suites = {run.suite for run in runs}
     labelled = []
     for run in runs:
         parts = [setup_label({**run.settings, "algo": run.algo})]
-        parts += [f"{n} {_value(run.settings[n])}" for n in varying if n in run.settings]
+        parts += [
+            f"{n} {_value(run.settings[n])}"
+            for n in varying
+            if n in run.settings and run.settings[n] != _default(n)
+        ]
         if len(suites) > 1:
             parts.append(f"clips {run.suite[:8] if run.suite else 'unrecorded'}")
         labelled.append(replace(run, setup=" ".join(parts)))
