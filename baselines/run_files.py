@@ -44,7 +44,7 @@ TRAINING_COLUMNS = (
     "kl",  # KL(rollout's policy || updated policy), exact, mean over the rollout's states
     "clip_fraction",  # mean fraction of the policy's samples outside the clip range
     "minibatch_steps",  # the policy's optimiser steps (fewer than epochs x minibatches: KL stop)
-    "learning_rate",  # the (first) Adam rate after the update: it moves with --adaptive-kl
+    "learning_rate",  # the (first) Adam rate of the update: --adaptive-kl and --anneal-lr move it
 )
 
 
