@@ -15,10 +15,11 @@ for agent in zero random; do
     --author crossmimic --training-steps 0 --no-reference-clips
 done
 $BIN/benchmark run --agent baselines:pretrained -o results/board-ppo --resume
-# the shipped policy: PPO through the reference_length servo, seed 1 of docs/results.md
-# section 1 (the version-6 clips), 1,003,520 steps on the training clips
+# the shipped policy (PPO through the reference_length servo, docs/results.md), with the
+# training steps its record states
+STEPS=$($BIN/python -c "import json; print(json.load(open('baselines/policies/legs80-walk.json'))['training']['steps'])")
 $BIN/leaderboard --store "$BOARD" submit results/board-ppo --method "PPO (crossmimic baseline)" \
-  --author crossmimic --training-steps 1003520 --uses-reference-clips \
+  --author crossmimic --training-steps "$STEPS" --uses-reference-clips \
   --policy baselines/policies/legs80-walk.onnx
 $BIN/leaderboard --store "$BOARD" verify 3 -q
 $BIN/leaderboard --store "$BOARD" list
