@@ -128,11 +128,6 @@ def _is_dep(name: str) -> bool:
     return name.startswith("dep_") or name in ("switching", "rl_length")
 
 
-def _default(name: str) -> Any:
-    default = DEFAULTS[name]
-    return tuple(default) if isinstance(default, list) else default
-
-
 def _value(value: Any) -> str:
     if isinstance(value, tuple):
         return "x".join(map(str, value))
@@ -154,7 +149,7 @@ def label_setups(runs: list[Run]) -> list[Run]:
         parts += [
             f"{n} {_value(run.settings[n])}"
             for n in varying
-            if n in run.settings and run.settings[n] != _default(n)
+            if n in run.settings and run.settings[n] != DEFAULTS[n]
         ]
         if len(suites) > 1:
             parts.append(f"clips {run.suite[:8] if run.suite else 'unrecorded'}")

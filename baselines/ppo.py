@@ -327,44 +327,47 @@ def update(
     minibatch whose KL exceeds 1.5 x the target (Stable-Baselines3's rule), or with
     `target_kl_stops="actor"` the policy's steps stop and the value function takes the rest
     (the actor's gradients are then None, so Adam leaves it, momentum and all, where it
-    stopped); `config.adaptive_kl` moves the learning rates with the KL. Returns the KL of
+    stopped); `config.adaptive_kl` moves the learning rates with the KL while the policy
+    moves. The KL is measured only where one of them asks for it. Returns the KL of
     the updated policy over the whole rollout, the mean fraction of the policy's samples
     outside the clip range, and the policy's minibatch steps. `generator` shuffles the
     minibatches (None: torch's global one)."""
     batch = len(flat["observation"])
     size = batch // config.minibatches
     clipped, steps, acting = [], 0, True
+    measure_kl = config.target_kl is not None or config.adaptive_kl is not None
     for _ in range(config.epochs):
         order = torch.randperm(batch, generator=generator)
         for start in range(0, batch, size):
             index = order[start : start + size]
             mb = {k: v[index] for k, v in flat.items()}
-            distribution = model.distribution(mb["observation"])
-            # a DEP action far from the policy can move its log-probability by tens in one
-            # update; exp would overflow to inf and the gradient to NaN. Past e^20 the
-            # clipped objective passes no gradient anyway.
-            log_ratio = torch.clamp(
-                distribution.log_prob(mb["action"]) - mb["logprob"], -20.0, 20.0
-            )
-            ratio = log_ratio.exp()
-            with torch.no_grad():
-                kl = _kl(model, mb["mean"], scale, distribution)
-                own = mb["policy_mask"].float()  # the clip fraction of the policy's samples
-                outside = ((ratio - 1).abs() > config.clip).float()
-                clipped.append(float((outside * own).sum() / own.sum().clamp(min=1.0)))
-            if acting and config.target_kl is not None and kl > 1.5 * config.target_kl:
-                if config.target_kl_stops == "update":
-                    return _update_stats(model, flat, scale, clipped, steps, optimizer)
-                acting = False
-            if config.adaptive_kl is not None:
-                adapt_learning_rate(optimizer, kl, config.adaptive_kl)
             loss = config.value_coef * model.value_loss(mb["observation"], mb["return"]).mean()
+            if acting:  # once the actor stops, only the value function's loss is computed
+                distribution = model.distribution(mb["observation"])
+                # a DEP action far from the policy can move its log-probability by tens in
+                # one update; exp would overflow to inf and the gradient to NaN. Past e^20
+                # the clipped objective passes no gradient anyway.
+                log_ratio = torch.clamp(
+                    distribution.log_prob(mb["action"]) - mb["logprob"], -20.0, 20.0
+                )
+                ratio = log_ratio.exp()
+                own = mb["policy_mask"].float()  # the clip fraction of the policy's samples
+                outside = ((ratio.detach() - 1).abs() > config.clip).float()
+                clipped.append(float((outside * own).sum() / own.sum().clamp(min=1.0)))
+                if measure_kl:
+                    with torch.no_grad():
+                        kl = _kl(model, mb["mean"], scale, distribution)
+                    if config.target_kl is not None and kl > 1.5 * config.target_kl:
+                        if config.target_kl_stops == "update":
+                            return _update_stats(model, flat, scale, clipped, steps, optimizer)
+                        acting = False
+                    if config.adaptive_kl is not None:
+                        adapt_learning_rate(optimizer, kl, config.adaptive_kl)
             if acting:
                 advantage = mb["advantage"]
                 advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
                 surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
-                mask = mb["policy_mask"].float()
-                loss = loss - (surrogate * mask).sum() / mask.sum().clamp(min=1.0)
+                loss = loss - (surrogate * own).sum() / own.sum().clamp(min=1.0)
             if not torch.isfinite(loss):
                 raise FloatingPointError("non-finite loss in the update")
             optimizer.zero_grad()
