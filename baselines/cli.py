@@ -181,7 +181,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="train a reference baseline (PPO or DEP-PPO)",
         description="Train on the task's training clips, evaluate on its test clips every "
         "--eval-every steps; writes DIR/curve.csv, curve.json, checkpoint.pt (every "
-        "iteration), final.json, policy.pt and policy.onnx. --resume continues exactly.",
+        "iteration), evaluated/STEPS/ (each evaluated policy), final.json, policy.pt and "
+        "policy.onnx. --resume continues exactly.",
     )
     _config_options(p)
     p.add_argument("-o", "--output", type=Path, help="run folder (default runs/TASK-ALGO-seedS)")

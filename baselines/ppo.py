@@ -66,6 +66,7 @@ from baselines.run_files import (
     CURVE_COLUMNS,
     TRAINING_COLUMNS,
     CheckpointError,
+    evaluated_dir,
     iteration_row,
     load_checkpoint,
     save_policy,
@@ -513,8 +514,8 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
     """Train, evaluate every `eval_every` steps, save the final policy; returns the final
     evaluation summary. Writes into `out`: config.json, checkpoint.pt (every iteration),
     training.csv (every iteration: episode lengths, terminations and the keypoints that ended
-    them), curve.csv and curve.json (every evaluation), final.json, policy.pt and
-    policy.onnx."""
+    them), curve.csv and curve.json (every evaluation) with the policy evaluated at each
+    (evaluated/STEPS/), final.json, policy.pt and policy.onnx."""
 
     task = get_task(config.task)
     body = task.body
@@ -624,7 +625,11 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
         save_state(checkpoint_path, state)
 
     def record_evaluation() -> tuple[dict[str, float], list[dict]]:
-        summary, records = evaluate(DeterministicPolicy(model), eval_env, task.id)
+        policy = DeterministicPolicy(model)
+        summary, records = evaluate(policy, eval_env, task.id)
+        # every evaluated policy kept, so any point of the curve can be re-run or rendered
+        # (a run's best evaluation is often not its last)
+        save_policy(policy, evaluated_dir(out, step), header)
         row = {"steps": step, "wall_s": round(wall, 1)}
         row.update({k: summary[k] for k in CURVE_COLUMNS if k in summary})
         row["end_frames"] = ";".join(str(r["steps"]) for r in records)

@@ -1,7 +1,8 @@
 """What a training run's folder holds, written and read in one place: `checkpoint.pt` (every
 iteration, with a digest of its contents so damage is refused), `training.csv` (per
-iteration), `curve.csv` / `curve.json` (per evaluation), and the trained policy
-(`policy.pt`, `policy.onnx`). Every file is written whole or not at all."""
+iteration), `curve.csv` / `curve.json` (per evaluation) with each evaluated policy
+(`evaluated/STEPS/`), and the trained policy (`policy.pt`, `policy.onnx`). Every file is
+written whole or not at all."""
 
 from __future__ import annotations
 
@@ -181,9 +182,16 @@ def iteration_row(
 POLICY_FORMAT = "crossmimic-policy/1"
 
 
+def evaluated_dir(out: Path, steps: int) -> Path:
+    """Where a run keeps the policy it evaluated after `steps` steps (zero-padded: the
+    folders list in the order of the curve)."""
+    return out / "evaluated" / f"{steps:010d}"
+
+
 def save_policy(policy: DeterministicPolicy, out: Path, header: dict[str, Any]) -> None:
     """policy.pt (weights and what they are for) and policy.onnx (normaliser in the graph)."""
 
+    out.mkdir(parents=True, exist_ok=True)
     names = ("task", "morphology", "model_hash", "observation_size", "action_size")
     meta = {k: header[k] for k in names}
     meta["action_interface"] = header["action_interface"]

@@ -17,16 +17,18 @@ from baselines.config import TrainConfig
 from baselines.dep import PRESETS
 from baselines.dep_ppo import Switching, dep_mask, dep_params
 from baselines.networks import ActorCritic
-from baselines.ppo import TerminationCurriculum, _kl, _optimizer, train
+from baselines.ppo import TerminationCurriculum, _kl, _optimizer, evaluate, train
 from baselines.run_files import (
     CURVE_COLUMNS,
     CheckpointError,
+    evaluated_dir,
     load_checkpoint,
     load_policy,
     write_csv,
 )
 from benchmark.agents import OnnxAgent
 from benchmark.cli import main
+from benchmark.env import ImitationEnv
 
 SMALL = dict(envs=2, rollout=128, minibatches=2, eval_every=512, dep_warmup=256, hidden=(32, 32))
 
@@ -69,6 +71,22 @@ def test_a_small_run_writes_a_complete_curve_checkpoint_and_policy(finished_run)
     (exported,) = session.run(None, {"observation": observation})
     np.testing.assert_allclose(exported, expected, atol=1e-5)  # normaliser inside the graph
     assert np.abs(exported).max() <= 1.0
+
+
+def test_every_evaluated_policy_is_kept_and_replays_its_point_of_the_curve(finished_run):
+    out, _ = finished_run
+    with open(out / "curve.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    kept = sorted(p.name for p in (out / "evaluated").iterdir())
+    assert kept == [f"{int(r['steps']):010d}" for r in rows]
+    assert all((out / "evaluated" / k / "policy.onnx").exists() for k in kept)
+    final, _ = load_policy(out / "policy.pt")
+    last, _ = load_policy(evaluated_dir(out, 1024) / "policy.pt")
+    assert all(torch.equal(v, last.state_dict()[k]) for k, v in final.state_dict().items())
+    middle, _ = load_policy(evaluated_dir(out, 512) / "policy.pt")
+    env = ImitationEnv("legs80-walk", split="test", evaluation=True)
+    summary, _ = evaluate(middle, env, "legs80-walk")
+    assert summary["mpjpe_mm"] == float(rows[1]["mpjpe_mm"])  # the curve's point, to the bit
 
 
 def test_an_interrupted_dep_ppo_run_resumes_exactly(tmp_path):
