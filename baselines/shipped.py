@@ -12,6 +12,7 @@ from pathlib import Path
 
 from benchmark.agents import OnnxAgent
 from benchmark.tasks import get_task
+from retargeting.files import atomic_path, write_json
 
 POLICIES = Path(__file__).parent / "policies"
 
@@ -63,9 +64,9 @@ def ship(run: Path, name: str) -> Path:
         "training": {"steps": final["steps"], "config": config},
         "final_test_summary": final["summary"],
     }
-    POLICIES.mkdir(exist_ok=True)
-    shutil.copyfile(run / "policy.onnx", POLICIES / f"{name}.onnx")
-    (POLICIES / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    with atomic_path(POLICIES / f"{name}.onnx") as partial:  # whole, or the old one stays
+        shutil.copyfile(run / "policy.onnx", partial)
+    write_json(POLICIES / f"{name}.json", meta)
     return POLICIES / f"{name}.onnx"
 
 
