@@ -272,8 +272,9 @@ def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None
                     for r in group
                 ]
             )
+            n_seeds = f"{len(group)} seed" + ("s" if len(group) > 1 else "")
             (drawn,) = axes.plot(
-                steps, matrix.mean(0), line, color=color, label=f"{label} ({len(group)} seeds)"
+                steps, matrix.mean(0), line, color=color, label=f"{label} ({n_seeds})"
             )
             color = drawn.get_color()
             axes.fill_between(steps, matrix.min(0), matrix.max(0), color=color, alpha=0.2)
