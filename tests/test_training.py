@@ -79,7 +79,7 @@ def test_every_evaluated_policy_is_kept_and_replays_its_point_of_the_curve(finis
         rows = list(csv.DictReader(handle))
     kept = sorted(p.name for p in (out / "evaluated").iterdir())
     assert kept == [f"{int(r['steps']):010d}" for r in rows]
-    assert all((out / "evaluated" / k / "policy.onnx").exists() for k in kept)
+    assert all((evaluated_dir(out, int(k)) / "policy.onnx").exists() for k in kept)
     final, _ = load_policy(out / "policy.pt")
     last, _ = load_policy(evaluated_dir(out, 1024) / "policy.pt")
     assert all(torch.equal(v, last.state_dict()[k]) for k, v in final.state_dict().items())
