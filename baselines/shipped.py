@@ -44,15 +44,30 @@ def pretrained() -> OnnxAgent:
     return load("legs80-walk")
 
 
-def ship(run: Path, name: str) -> Path:
-    """Copy a finished run's policy.onnx into baselines/policies/NAME.onnx with its record."""
+def ship(source: Path, name: str, *, selected_by: str | None = None) -> Path:
+    """Copy a policy into baselines/policies/NAME.onnx with its record: a finished run's
+    final policy (SOURCE is the run folder) or one it kept at an evaluation (SOURCE is
+    RUN/evaluated/STEPS, its test summary read from the run's curve). `selected_by` says how
+    it was chosen (recorded, so a reader can tell a selection on the test clips from one on
+    the training clips)."""
 
-    run = Path(run)
+    source = Path(source)
+    kept = source.parent.name == "evaluated"
+    run = source.parent.parent if kept else source
     header = json.loads((run / "config.json").read_text())
-    final = json.loads((run / "final.json").read_text())
     config = header["config"]
+    if kept:
+        steps = int(source.name)
+        rows = [r for r in json.loads((run / "curve.json").read_text()) if r["steps"] == steps]
+        if not rows:
+            raise ValueError(f"{run / 'curve.json'}: no evaluation at step {steps} for {source}")
+        summary = {k: v for k, v in rows[0].items() if k not in ("steps", "wall_s")}
+    else:
+        final = json.loads((run / "final.json").read_text())
+        steps, summary = final["steps"], final["summary"]
     meta = {
-        "name": f"{config['algo']}-{header['task']}-seed{config['seed']}",
+        "name": f"{config['algo']}-{header['task']}-seed{config['seed']}"
+        + (f"-step{steps}" if kept else ""),
         "task": header["task"],
         "morphology": header["morphology"],
         "model_hash": header["model_hash"],
@@ -61,18 +76,23 @@ def ship(run: Path, name: str) -> Path:
         "observation_size": header["observation_size"],
         "action_size": header["action_size"],
         "action_interface": header.get("action_interface", "excitation"),
-        "training": {"steps": final["steps"], "config": config},
-        "final_test_summary": final["summary"],
+        "training": {"run": run.name, "steps": steps, "config": config},
+        "policy": f"kept at the evaluation after {steps} steps" if kept else "final",
+        **({"selected_by": selected_by} if selected_by else {}),
+        "test_summary": summary,
     }
     with atomic_path(POLICIES / f"{name}.onnx") as partial:  # whole, or the old one stays
-        shutil.copyfile(run / "policy.onnx", partial)
+        shutil.copyfile(source / "policy.onnx", partial)
     write_json(POLICIES / f"{name}.json", meta)
     return POLICIES / f"{name}.onnx"
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m baselines.shipped RUN_DIR NAME")
-    print(ship(Path(sys.argv[1]), sys.argv[2]))
+    parser = argparse.ArgumentParser(prog="python -m baselines.shipped", description=ship.__doc__)
+    parser.add_argument("source", type=Path, help="a run folder, or RUN/evaluated/STEPS")
+    parser.add_argument("name", help="the shipped policy's name (baselines/policies/NAME.onnx)")
+    parser.add_argument("--selected-by", help="how the policy was chosen, for the record")
+    arguments = parser.parse_args()
+    print(ship(arguments.source, arguments.name, selected_by=arguments.selected_by))

@@ -38,3 +38,34 @@ def test_a_policy_for_another_body_model_is_refused(tmp_path, monkeypatch):
         shipped.load("old")
     with pytest.raises(FileNotFoundError, match="shipped: old"):
         shipped.load("missing")
+
+
+def test_a_policy_kept_at_an_evaluation_ships_with_that_evaluation_s_record(tmp_path, monkeypatch):
+    meta = json.loads((shipped.POLICIES / "legs80-walk.json").read_text())
+    run_folder = tmp_path / "run"
+    kept = run_folder / "evaluated" / f"{250000:010d}"
+    kept.mkdir(parents=True)
+    shutil.copy(shipped.POLICIES / "legs80-walk.onnx", kept / "policy.onnx")
+    names = ("task", "morphology", "model_hash", "observation_size", "action_size")
+    header = {k: meta[k] for k in names} | {"action_interface": meta["action_interface"]}
+    (run_folder / "config.json").write_text(
+        json.dumps(header | {"config": meta["training"]["config"]})
+    )
+    curve = [
+        {"steps": 0, "wall_s": 1.0, "mpjpe_mm": 180.0},
+        {"steps": 250000, "wall_s": 9.0, "mpjpe_mm": 95.0},
+    ]
+    (run_folder / "curve.json").write_text(json.dumps(curve))
+    monkeypatch.setattr(shipped, "POLICIES", tmp_path / "policies")
+    (tmp_path / "policies").mkdir()
+
+    shipped.ship(kept, "kept", selected_by="training-split clip error")
+    record = json.loads((tmp_path / "policies" / "kept.json").read_text())
+    assert record["training"]["steps"] == 250000
+    assert record["test_summary"] == {"mpjpe_mm": 95.0}
+    assert record["selected_by"] == "training-split clip error"
+    assert shipped.load("kept").action_interface == meta["action_interface"]
+
+    (run_folder / "curve.json").write_text(json.dumps(curve[:1]))
+    with pytest.raises(ValueError, match="curve.json: no evaluation at step 250000"):
+        shipped.ship(kept, "kept")
