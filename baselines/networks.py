@@ -4,7 +4,6 @@ evaluated, exported and shipped."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -119,15 +118,3 @@ class DeterministicPolicy(nn.Module):
 
     def forward(self, observation: torch.Tensor) -> torch.Tensor:
         return torch.clamp(self.actor(self.norm(observation)), -1.0, 1.0)
-
-
-class PolicyAgent:
-    """A `benchmark run` agent around a deterministic policy."""
-
-    def __init__(self, policy: nn.Module, name: str = "ppo") -> None:
-        self.policy, self.name = policy.eval(), name
-
-    def act(self, observation: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            action = self.policy(torch.as_tensor(observation, dtype=torch.float32)[None])
-        return action[0].numpy()

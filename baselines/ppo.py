@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import copy
 import math
+import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -60,7 +61,7 @@ from tqdm import tqdm
 
 from baselines.config import TrainConfig
 from baselines.dep_ppo import DepExploration, dep_params, policy_mask
-from baselines.networks import ActorCritic, DeterministicPolicy, PolicyAgent
+from baselines.networks import ActorCritic, DeterministicPolicy
 from baselines.run_files import (
     CHECKPOINT_FORMAT,
     CURVE_COLUMNS,
@@ -74,12 +75,13 @@ from baselines.run_files import (
     write_csv,
     write_curve,
 )
+from benchmark.agents import OnnxAgent
 from benchmark.env import ImitationEnv, resolve_termination_distance
 from benchmark.episode import Job, run_episode
 from benchmark.metrics import EpisodeMetrics, task_summary
 from benchmark.tasks import get_task, suite_hash
 from benchmark.vector import SharedMemoryVectorEnv
-from retargeting.files import write_json
+from retargeting.files import atomic_path, write_json
 
 
 # -- environments ----------------------------------------------------------------------------
@@ -139,11 +141,19 @@ def _reset_seeds(config: TrainConfig, iteration: int) -> list[int]:
 
 
 # -- evaluation ------------------------------------------------------------------------------
-def evaluate(policy: nn.Module, env: Any, task: str) -> tuple[dict[str, float], list[dict]]:
-    """The protocol's evaluation of a deterministic policy on the env's clips (frame 0 each)."""
+def evaluate(policy_file: Path, env: Any, task: str) -> tuple[dict[str, float], list[dict]]:
+    """The protocol's evaluation of an exported policy on the env's clips (frame 0 each).
 
-    agent = PolicyAgent(policy)
-    agent.action_interface = env.action_interface
+    Through the ONNX file, as `benchmark run --agent FILE` acts: PyTorch and onnxruntime
+    round differently, and over hundreds of frames of contact the difference can move an
+    episode's end, so a curve evaluated in PyTorch would not be what its file replays."""
+
+    agent = OnnxAgent(policy_file)
+    if agent.action_interface != env.action_interface:
+        raise ValueError(
+            f"{policy_file}: metadata 'action_interface' is {agent.action_interface!r}, "
+            f"the environment's {env.action_interface!r}"
+        )
     records = [run_episode(agent, env, Job(task, 0, clip.name, "test")) for clip in env.clips]
     return task_summary([EpisodeMetrics.from_record(r) for r in records]), records
 
@@ -624,19 +634,21 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             state.update(sampler.state_dict(), update_rng=update_generator.get_state())
         save_state(checkpoint_path, state)
 
-    def record_evaluation() -> tuple[dict[str, float], list[dict]]:
-        policy = DeterministicPolicy(model)
-        summary, records = evaluate(policy, eval_env, task.id)
+    latest: list = []  # the summary and episodes of this process's latest evaluation
+
+    def record_evaluation() -> None:
         # every evaluated policy kept, so any point of the curve can be re-run or rendered
         # (a run's best evaluation is often not its last)
-        save_policy(policy, evaluated_dir(out, step), header)
+        folder = evaluated_dir(out, step)
+        save_policy(DeterministicPolicy(model), folder, header)
+        summary, records = evaluate(folder / "policy.onnx", eval_env, task.id)
+        latest[:] = [summary, records]
         row = {"steps": step, "wall_s": round(wall, 1)}
         row.update({k: summary[k] for k in CURVE_COLUMNS if k in summary})
         row["end_frames"] = ";".join(str(r["steps"]) for r in records)
         row["ended_by"] = ";".join(r["ended_by"] or "-" for r in records)
         curve.append(row)
         write_curve(out, curve)
-        return summary, records
 
     sampler: Sampler | None = None
     if not curve:
@@ -754,15 +766,20 @@ def train(config: TrainConfig, out: Path, *, resume: bool = False, progress: boo
             sampler.close()
         envs.close()
 
-    policy = DeterministicPolicy(model)
     if curve[-1]["steps"] != step:
-        summary, records = record_evaluation()
+        record_evaluation()
         checkpoint()
-    else:
-        summary, records = evaluate(policy, eval_env, task.id)
+    kept = evaluated_dir(out, step)
+    if not latest:  # resumed after its last evaluation: that evaluation's policy, replayed
+        if not (kept / "policy.onnx").is_file():  # a run from before policies were kept
+            save_policy(DeterministicPolicy(model), kept, header)
+        latest[:] = evaluate(kept / "policy.onnx", eval_env, task.id)
+    summary, records = latest
     final = {**header, "steps": step, "wall_s": round(wall, 1), "summary": summary}
     final["episodes"] = records
     final["steps_per_s"] = round(step / wall, 1) if wall else math.nan
     write_json(out / "final.json", final)
-    save_policy(policy, out, header)
+    for name in ("policy.pt", "policy.onnx"):  # the final policy is the last one evaluated
+        with atomic_path(out / name) as partial:
+            shutil.copyfile(kept / name, partial)
     return final

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 
 import numpy as np
 import onnxruntime
@@ -17,7 +18,7 @@ from baselines.config import TrainConfig
 from baselines.dep import PRESETS
 from baselines.dep_ppo import Switching, dep_mask, dep_params
 from baselines.networks import ActorCritic
-from baselines.ppo import TerminationCurriculum, _kl, _optimizer, evaluate, train
+from baselines.ppo import TerminationCurriculum, _kl, _optimizer, train
 from baselines.run_files import (
     CURVE_COLUMNS,
     CheckpointError,
@@ -28,7 +29,7 @@ from baselines.run_files import (
 )
 from benchmark.agents import OnnxAgent
 from benchmark.cli import main
-from benchmark.env import ImitationEnv
+from benchmark.runner import run
 
 SMALL = dict(envs=2, rollout=128, minibatches=2, eval_every=512, dep_warmup=256, hidden=(32, 32))
 
@@ -73,7 +74,7 @@ def test_a_small_run_writes_a_complete_curve_checkpoint_and_policy(finished_run)
     assert np.abs(exported).max() <= 1.0
 
 
-def test_every_evaluated_policy_is_kept_and_replays_its_point_of_the_curve(finished_run):
+def test_every_evaluated_policy_is_kept_and_replays_its_point_of_the_curve(finished_run, tmp_path):
     out, _ = finished_run
     with open(out / "curve.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -83,10 +84,11 @@ def test_every_evaluated_policy_is_kept_and_replays_its_point_of_the_curve(finis
     final, _ = load_policy(out / "policy.pt")
     last, _ = load_policy(evaluated_dir(out, 1024) / "policy.pt")
     assert all(torch.equal(v, last.state_dict()[k]) for k, v in final.state_dict().items())
-    middle, _ = load_policy(evaluated_dir(out, 512) / "policy.pt")
-    env = ImitationEnv("legs80-walk", split="test", evaluation=True)
-    summary, _ = evaluate(middle, env, "legs80-walk")
-    assert summary["mpjpe_mm"] == float(rows[1]["mpjpe_mm"])  # the curve's point, to the bit
+    # the curve's point, to the bit, from the file as a user runs it
+    middle = evaluated_dir(out, 512) / "policy.onnx"
+    replayed = run(str(middle), ["legs80-walk"], out=tmp_path / "replay", progress=False)
+    assert replayed["results"]["legs80-walk"]["mpjpe_mm"] == float(rows[1]["mpjpe_mm"])
+    assert replayed["episodes"][0]["steps"] == int(rows[1]["end_frames"].split(";")[0])
 
 
 def test_an_interrupted_dep_ppo_run_resumes_exactly(tmp_path):
@@ -147,6 +149,21 @@ def test_damaged_or_edited_weights_are_refused(finished_run, tmp_path):
     (tmp_path / "flipped.pt").write_bytes(bytes(raw))
     with pytest.raises(CheckpointError, match="sha256|not a readable"):
         load_policy(tmp_path / "flipped.pt")
+
+
+def test_resuming_a_finished_run_replays_its_last_evaluation(finished_run, tmp_path):
+    out, final = finished_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "final.json").unlink()  # as if stopped after its last evaluation, before the end
+    again = train(TrainConfig(steps=1024, **SMALL), copy, resume=True, progress=False)
+    assert again["summary"] == final["summary"]
+    timeless = [
+        [{k: v for k, v in e.items() if k != "wall_s"} for e in f["episodes"]]
+        for f in (again, final)
+    ]
+    assert timeless[0] == timeless[1]
+    assert (copy / "policy.onnx").read_bytes() == (out / "policy.onnx").read_bytes()
 
 
 def test_a_resumed_run_must_keep_its_settings(finished_run, tmp_path):
