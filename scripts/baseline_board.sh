@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The baselines on a leaderboard: the zero and random agents on every task and the shipped
-# PPO policy on legs80-walk, evaluated under the protocol, submitted, the policy verified by
+# policy on legs80-walk, evaluated under the protocol, submitted, the policy verified by
 # re-running it, and the static site exported. Rebuilds results/board.sqlite from scratch.
 # Usage: bash scripts/baseline_board.sh [SITE_DIR]   (default site/; a few minutes on 2 cores)
 set -euo pipefail
@@ -14,11 +14,13 @@ for agent in zero random; do
   $BIN/leaderboard --store "$BOARD" submit "results/board-$agent" --method "$agent" \
     --author crossmimic --training-steps 0 --no-reference-clips
 done
-$BIN/benchmark run --agent baselines:pretrained -o results/board-ppo --resume
-# the shipped policy (PPO through the reference_length servo, docs/results.md), with the
-# training steps its record states
-STEPS=$($BIN/python -c "import json; print(json.load(open('baselines/policies/legs80-walk.json'))['training']['steps'])")
-$BIN/leaderboard --store "$BOARD" submit results/board-ppo --method "PPO (crossmimic baseline)" \
+$BIN/benchmark run --agent baselines:pretrained -o results/board-pretrained --resume
+# the shipped policy (docs/results.md), under its algorithm's name, with the training steps
+# its record states
+RECORD=baselines/policies/legs80-walk.json
+STEPS=$($BIN/python -c "import json; print(json.load(open('$RECORD'))['training']['steps'])")
+ALGO=$($BIN/python -c "import json; print(json.load(open('$RECORD'))['training']['config']['algo'].upper())")
+$BIN/leaderboard --store "$BOARD" submit results/board-pretrained --method "$ALGO (crossmimic baseline)" \
   --author crossmimic --training-steps "$STEPS" --uses-reference-clips \
   --policy baselines/policies/legs80-walk.onnx
 $BIN/leaderboard --store "$BOARD" verify 3 -q
