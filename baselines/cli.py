@@ -71,6 +71,15 @@ def _compare(args: argparse.Namespace) -> int:
     headers += ["MPJPE area mm", f"reached {report['threshold_mm']:.0f} mm (steps)"]
     print(f"{report['task']}: final policies, IQM [95% CI] over seeds")
     print(format_table(headers, rows))
+    for ratio in report["ratios"]:
+        first, second = ratio["setups"]
+        low, high = ratio["ci95"]
+        print(
+            f"steps to {report['threshold_mm']:.0f} mm, {first} / {second}: "
+            f"{ratio['ratio']:.2f} [{low:.2f}, {high:.2f}] "
+            f"(IQM ratio, 95% CI, over the seeds that reached it: "
+            f"{ratio['reached'][0]} and {ratio['reached'][1]})"
+        )
     if args.output:
         args.output.write_text(json.dumps(report, indent=1))
     if args.plot:

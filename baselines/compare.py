@@ -26,7 +26,7 @@ import numpy as np
 
 from baselines.config import TrainConfig
 from benchmark import protocol
-from benchmark.metrics import across_seeds
+from benchmark.metrics import across_seeds, ratio_interval
 from benchmark.tasks import get_task
 
 FINAL_METRICS = ("mpjpe_mm", "joint_rmse_rad", "activation_volume", "coverage", "success")
@@ -243,7 +243,33 @@ def compare(runs: list[Run], *, reps: int = 2000) -> dict:
                 np.array(reached)[:, None], reps=reps
             )
         report["algorithms"][setup] = entry
+    report["ratios"] = threshold_ratios(report["algorithms"], reps=reps)
     return report
+
+
+def threshold_ratios(algorithms: dict[str, dict], *, reps: int = 2000) -> list[dict]:
+    """For each pair of setups (in the table's order) whose seeds reached the threshold: the
+    ratio of their steps to it (IQM over the seeds that reached) with a 95 % interval, the
+    first setup's over the second's (DEP-RL reports DEP-PPO's samples over PPO's)."""
+    names = list(algorithms)
+    ratios = []
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            a, b = (
+                [s for s in algorithms[n]["steps_to_threshold"] if math.isfinite(s)]
+                for n in (first, second)
+            )
+            if a and b:
+                value, interval = ratio_interval(np.array(a), np.array(b), reps=reps)
+                ratios.append(
+                    {
+                        "setups": [first, second],
+                        "reached": [len(a), len(b)],
+                        "ratio": value,
+                        "ci95": interval,
+                    }
+                )
+    return ratios
 
 
 def plot(runs: list[Run], path: Path, threshold_mm: float | None = None) -> None:

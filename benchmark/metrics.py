@@ -19,6 +19,7 @@ Errors are reset every episode (Kinesis's running MPJPE across clips is not repe
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -163,3 +164,28 @@ def bootstrap_interval(
         float(interval["agent"][0, 0]),
         float(interval["agent"][1, 0]),
     ]
+
+
+def ratio_interval(
+    numerator: np.ndarray, denominator: np.ndarray, *, reps: int = 2000, seed: int = 0
+) -> tuple[float, list[float]]:
+    """IQM(numerator) / IQM(denominator) of two groups of runs' scores (1-D, one per seed) and
+    its 95 % percentile interval, each group's seeds resampled independently (rliable's
+    StratifiedIndependentBootstrap, as its probability of improvement does)."""
+    from rliable import library, metrics  # noqa: PLC0415 (rliable: heavy, intervals only)
+
+    a = np.asarray(numerator, dtype=np.float64)[:, None]
+    b = np.asarray(denominator, dtype=np.float64)[:, None]
+    if not len(a) or not len(b):
+        raise ValueError("a ratio needs at least one score in each group")
+
+    def ratio(x: np.ndarray, y: np.ndarray) -> float:
+        return metrics.aggregate_iqm(x) / metrics.aggregate_iqm(y)
+
+    with warnings.catch_warnings():  # arch deprecates random_state, which rliable passes on
+        warnings.simplefilter("ignore", FutureWarning)
+        bootstrap = library.StratifiedIndependentBootstrap(
+            a, b, random_state=np.random.RandomState(seed)
+        )
+    low, high = bootstrap.conf_int(ratio, reps=reps, size=0.95, method="percentile")
+    return float(ratio(a, b)), [float(low[0]), float(high[0])]

@@ -73,6 +73,25 @@ def test_compare_prints_per_algorithm_estimates_and_plots(tmp_path, capsys):
     assert data["algorithms"]["ppo"]["reached"] == 0
 
 
+def test_the_ratio_of_steps_to_the_threshold_between_two_setups(tmp_path, capsys):
+    runs = [
+        _write_run(tmp_path / f"dep{seed}", "dep-ppo", seed, [(0, 250.0), (reach, 90.0)])
+        for seed, reach in enumerate((300, 300, 600))
+    ]
+    runs += [
+        _write_run(tmp_path / f"ppo{seed}", "ppo", seed, [(0, 250.0), (200, 90.0)])
+        for seed in range(2)
+    ]
+    assert main(["compare", *map(str, runs), "-o", str(tmp_path / "r.json"), "--reps", "200"]) == 0
+    (ratio,) = json.loads((tmp_path / "r.json").read_text())["ratios"]
+    # IQM of three seeds is their mean (rliable trims a quarter from each end: none of three)
+    assert ratio["setups"] == ["dep-ppo", "ppo"] and ratio["reached"] == [3, 2]
+    assert ratio["ratio"] == pytest.approx(400 / 200)
+    low, high = ratio["ci95"]
+    assert 1.5 <= low < 2.0 < high <= 3.0  # resampled seeds: all 300 (1.5x) to all 600 (3x)
+    assert "dep-ppo / ppo: 2.00 [" in capsys.readouterr().out
+
+
 def test_an_unfinished_run_is_refused(tmp_path, capsys):
     folder = _write_run(tmp_path / "run", "ppo", 0, [(0, 250.0)])
     (folder / "final.json").unlink()
