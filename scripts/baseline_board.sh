@@ -18,8 +18,7 @@ $BIN/benchmark run --agent baselines:pretrained -o results/board-pretrained --re
 # the shipped policy (docs/results.md), under its algorithm's name, with the training steps
 # its record states
 RECORD=baselines/policies/legs80-walk.json
-STEPS=$($BIN/python -c "import json; print(json.load(open('$RECORD'))['training']['steps'])")
-ALGO=$($BIN/python -c "import json; print(json.load(open('$RECORD'))['training']['config']['algo'].upper())")
+read -r STEPS ALGO < <($BIN/python -c "import json; t = json.load(open('$RECORD'))['training']; print(t['steps'], t['config']['algo'].upper())")
 $BIN/leaderboard --store "$BOARD" submit results/board-pretrained --method "$ALGO (crossmimic baseline)" \
   --author crossmimic --training-steps "$STEPS" --uses-reference-clips \
   --policy baselines/policies/legs80-walk.onnx

@@ -33,9 +33,8 @@ def main() -> None:
             log = list(csv.DictReader(handle))
         config = json.loads((run / "config.json").read_text())["config"]
         row: list[object] = [run.name]
+        rollout = config["envs"] * config["rollout"]  # the last iteration overshoots by less
         for budget in budgets:
-            # the last iteration may overshoot the budget by less than one rollout
-            rollout = config["envs"] * config["rollout"]
             window = [
                 float(r["episode_steps"])
                 for r in log
