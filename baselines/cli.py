@@ -12,7 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from baselines.compare import RunFolderError, compare, load_run, plot
-from baselines.config import BACKENDS, TrainConfig
+from baselines.config import BACKENDS, PROXIMAL, TrainConfig
 from benchmark.tables import format_table
 from retargeting.files import check_output
 
@@ -128,6 +128,10 @@ HELP = {
     "workers": "processes stepping the environments (default: one per core)",
     "overlap": "collect the next rollout with the last update's policy while the learner "
     "updates (PPO, CPU; each rollout's policy is one update old); default: off",
+    "proximal": "under --overlap, the policy PPO's clip is taken against: behaviour (the "
+    "rollout's, one update old) | learner (the learner's as the update starts, each sample "
+    "weighted by learner / behaviour probability truncated at 1: the decoupled objective of "
+    "Hilton et al. 2022)",
     "dep_preset": "myosuite_legs | ostrich (default: the one for the task's body)",
     "dep_warmup": "DEP-only steps (default: the preset's)",
     "dep_intervention_proba": "chance per step that DEP starts an intervention, stochastic "
@@ -162,6 +166,7 @@ CHOICES = {
     "dep_actions": ("policy-logprob", "exclude", "exclude-warmup"),
     "exploration": ("diagonal", "lattice"),
     "target_kl_stops": ("update", "actor"),
+    "proximal": PROXIMAL,
 }
 TYPES = {"int": int, "float": float, "str": str}
 

@@ -12,6 +12,7 @@ from benchmark.interfaces import INTERFACES, MJX_INTERFACES
 from benchmark.tasks import get_task
 
 BACKENDS = ("cpu", "mjx")
+PROXIMAL = ("behaviour", "learner")
 
 
 @dataclass
@@ -54,6 +55,11 @@ class TrainConfig:
     # collect the next rollout with the policy of the last update while the learner updates on
     # this one (`baselines.ppo.Sampler`): each rollout's policy one update old. PPO, CPU only.
     overlap: bool = False
+    # the policy the clip is taken against: "behaviour" (the rollout's; under overlap one update
+    # old) or "learner" (the learner's as the update starts, each sample weighted by the two
+    # policies' probability ratio, truncated at 1: Hilton et al. 2022's decoupled objective).
+    # The two differ only under overlap.
+    proximal: str = "behaviour"
     # DEP-PPO
     dep_preset: str | None = None  # None: `ostrich` for the ostrich, else `myosuite_legs`
     dep_warmup: int | None = None  # steps of DEP only; None: the preset's
@@ -91,6 +97,7 @@ class TrainConfig:
             "dep_actions": (self.dep_actions, ("policy-logprob", "exclude", "exclude-warmup")),
             "exploration": (self.exploration, ("diagonal", "lattice")),
             "target_kl_stops": (self.target_kl_stops, ("update", "actor")),
+            "proximal": (self.proximal, PROXIMAL),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:
@@ -128,6 +135,11 @@ class TrainConfig:
             )
         if self.overlap and self.backend != "cpu":
             raise ValueError("overlap runs on backend 'cpu' only (its workers are processes)")
+        if self.proximal == "learner" and not self.overlap:
+            raise ValueError(
+                "proximal 'learner' needs overlap: without it the learner's policy as the "
+                "update starts is the rollout's"
+            )
         if self.backend == "mjx":  # what the MJX backend does not step
             if self.termination_tilt is not None:
                 raise ValueError("termination_tilt runs on backend 'cpu' only")

@@ -35,7 +35,9 @@ same steps as one that never stopped. A checkpoint is written after every iterat
 Overlap (`config.overlap`, PPO on the CPU): the next rollout is collected in a thread, with
 a copy of the policy taken before the update, while the learner updates on the rollout just
 collected (`Sampler`): each rollout's policy is one update old, and the ratio is taken
-against its stored log-probabilities as always. Off, the run is the serial one to the bit.
+against its stored log-probabilities as always, or with `config.proximal="learner"` against
+the learner's policy as the update starts (`decoupled`). Off, the run is the serial one to
+the bit.
 
 About 550 lines on purpose, as CleanRL's files: the algorithm read top to bottom in one file.
 The pieces beside it: the settings (`baselines.config`), the networks (`baselines.networks`),
@@ -337,7 +339,11 @@ def update(
     moves. The KL is measured only where one of them asks for it. Returns the KL of
     the updated policy over the whole rollout, the mean fraction of the policy's samples
     outside the clip range, and the policy's minibatch steps. `generator` shuffles the
-    minibatches (None: torch's global one)."""
+    minibatches (None: torch's global one). With `config.proximal="learner"` the clip, the
+    KL and the clip fraction are taken against the learner's policy as the update starts
+    (`decoupled`)."""
+    if config.proximal == "learner":
+        flat, scale = decoupled(model, flat)
     batch = len(flat["observation"])
     size = batch // config.minibatches
     clipped, steps, acting = [], 0, True
@@ -373,6 +379,8 @@ def update(
                 advantage = mb["advantage"]
                 advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
                 surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
+                if "weight" in mb:
+                    surrogate = surrogate * mb["weight"]
                 loss = loss - (surrogate * own).sum() / own.sum().clamp(min=1.0)
             if not torch.isfinite(loss):
                 raise FloatingPointError("non-finite loss in the update")
@@ -382,6 +390,25 @@ def update(
             optimizer.step()
             steps += acting
     return _update_stats(model, flat, scale, clipped, steps, optimizer)
+
+
+def decoupled(
+    model: ActorCritic, flat: dict[str, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Hilton et al. 2022's decoupled objective, for overlap's rollouts of a policy one update
+    old: PPO's clip bounds how far an update moves the policy, so it is taken against the
+    proximal policy (the learner's as the update starts), and the off-policy correction is a
+    weight per sample, proximal / behaviour probability, truncated at 1 as V-trace truncates
+    its weights (Espeholt et al. 2018): consecutive policies here lie KLs of 1-2 apart, and
+    untruncated weights would let a few samples carry the update (docs/speed.md). Returns
+    the batch with the proximal log-probabilities, means and weights, and the proximal
+    policy's noise."""
+    with torch.no_grad():
+        proximal = model.distribution(flat["observation"])
+        logprob = proximal.log_prob(flat["action"])
+        weight = torch.exp(torch.clamp(logprob - flat["logprob"], max=0.0))
+        changed = {"logprob": logprob, "mean": proximal.mean, "weight": weight}
+        return {**flat, **changed}, model.scale()
 
 
 def _kl(
@@ -512,6 +539,7 @@ RESUMED_CONFIG = (
     "anneal_lr",
     "backend",
     "overlap",
+    "proximal",
 )
 
 

@@ -3,10 +3,12 @@ an interrupted run resumes exactly; bad checkpoints are refused; DEP switching."
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import onnxruntime
@@ -14,7 +16,7 @@ import pytest
 import torch
 
 from baselines.compare import setup_label
-from baselines.config import TrainConfig
+from baselines.config import PROXIMAL, TrainConfig
 from baselines.dep import PRESETS
 from baselines.dep_ppo import Switching, dep_mask, dep_params
 from baselines.networks import ActorCritic
@@ -520,9 +522,11 @@ def _fingerprint(model) -> bytes:
     return b"".join(t.detach().numpy().tobytes() for t in model.state_dict().values())
 
 
-@pytest.mark.parametrize("overlap", [False, True])
+@pytest.mark.parametrize(
+    ("overlap", "proximal"), [(False, "behaviour"), (True, "behaviour"), (True, "learner")]
+)
 def test_overlap_acts_with_the_policy_one_update_old_and_resumes_exactly(
-    overlap, tmp_path, monkeypatch
+    overlap, proximal, tmp_path, monkeypatch
 ):
     import baselines.ppo as ppo
 
@@ -539,7 +543,7 @@ def test_overlap_acts_with_the_policy_one_update_old_and_resumes_exactly(
 
     monkeypatch.setattr(ppo, "collect", recording_collect)
     monkeypatch.setattr(ppo, "update", recording_update)
-    config = dict(SMALL, overlap=overlap)
+    config = dict(SMALL, overlap=overlap, proximal=proximal)
     whole = train(TrainConfig(steps=1024, **config), tmp_path / "whole", progress=False)
     assert len(acted) == len(updated) == 4 and len(set(updated)) == 4
     if overlap:  # the first rollout by the first policy, each later one by the one before
@@ -557,6 +561,74 @@ def test_overlap_acts_with_the_policy_one_update_old_and_resumes_exactly(
     _assert_same_run(tmp_path, whole, parts)
     header = json.loads((tmp_path / "whole" / "config.json").read_text())
     assert header["config"]["overlap"] is overlap
+    assert header["config"]["proximal"] == proximal
+
+
+def _stale_batch(seed: int = 0) -> tuple[ActorCritic, ActorCritic, dict, TrainConfig]:
+    """A learner, a behaviour policy that differs from it, and a batch the behaviour acted."""
+    config = TrainConfig(hidden=(16, 16), init_log_std=-1.5, epochs=1, minibatches=1)
+    torch.manual_seed(seed)
+    learner, behaviour = ActorCritic(12, 5, config), ActorCritic(12, 5, config)
+    with torch.no_grad():  # an update's worth apart (both start with near-zero means)
+        behaviour.actor[-1].bias.add_(0.2 * torch.randn(5))
+        behaviour.log_std.add_(0.3)
+    observation = torch.randn(256, 12)
+    with torch.no_grad():
+        acting = behaviour.distribution(observation)
+        action = acting.sample()
+        flat = {
+            "observation": observation,
+            "action": action,
+            "logprob": acting.log_prob(action),
+            "mean": acting.mean,
+            "advantage": torch.randn(256),
+            "return": torch.randn(256),
+            "policy_mask": torch.ones(256, dtype=torch.bool),
+        }
+    return learner, behaviour, flat, config
+
+
+def test_the_decoupled_objective_clips_against_the_learner_and_weights_by_the_behaviour():
+    from baselines.ppo import decoupled, update
+
+    learner, behaviour, flat, config = _stale_batch()
+    proximal, scale = decoupled(learner, flat)
+    with torch.no_grad():
+        expected = learner.distribution(flat["observation"]).log_prob(flat["action"])
+    assert torch.equal(proximal["logprob"], expected)
+    assert torch.equal(scale, learner.scale())
+    ratio = (expected - flat["logprob"]).exp()  # learner / behaviour
+    assert torch.allclose(proximal["weight"], ratio.clamp(max=1.0))
+    assert (ratio > 1).any() and (ratio < 1).any()  # both sides of the truncation were met
+
+    # one minibatch step: against the stale behaviour most ratios start outside the clip,
+    # against the learner none do
+    stats = {}
+    for name in PROXIMAL:
+        model = copy.deepcopy(learner)
+        optimizer = _optimizer(model, config)
+        settings = replace(config, overlap=True, proximal=name)
+        stats[name] = update(model, optimizer, dict(flat), behaviour.scale().detach(), settings)
+    assert stats["behaviour"]["clip_fraction"] > 0.5
+    assert stats["learner"]["clip_fraction"] == 0.0
+
+
+def test_decoupling_with_the_learner_as_behaviour_is_plain_ppo_to_the_bit():
+    from baselines.ppo import update
+
+    learner, _, flat, config = _stale_batch()
+    with torch.no_grad():  # the learner acted: the weights are 1 and the ratios the same
+        acting = learner.distribution(flat["observation"])
+        flat.update(logprob=acting.log_prob(flat["action"]), mean=acting.mean)
+    results = []
+    for name in PROXIMAL:
+        model = copy.deepcopy(learner)
+        settings = replace(config, overlap=True, proximal=name)
+        shuffle = torch.Generator().manual_seed(0)
+        scale = learner.scale().detach()
+        update(model, _optimizer(model, settings), dict(flat), scale, settings, shuffle)
+        results.append(_fingerprint(model))
+    assert results[0] == results[1]
 
 
 def test_overlap_is_refused_for_dep_ppo_and_the_mjx_backend():
@@ -564,6 +636,8 @@ def test_overlap_is_refused_for_dep_ppo_and_the_mjx_backend():
         TrainConfig(algo="dep-ppo", overlap=True)
     with pytest.raises(ValueError, match="overlap runs on backend 'cpu' only"):
         TrainConfig(backend="mjx", overlap=True)
+    with pytest.raises(ValueError, match="proximal 'learner' needs overlap"):
+        TrainConfig(proximal="learner")
 
 
 def test_a_resumed_run_keeps_the_columns_its_earlier_rows_were_written_with(tmp_path):

@@ -1,11 +1,14 @@
-"""How long a run's training episodes lasted as it learned, and DEP's share of its samples.
+"""What a run's training log says: episode lengths, DEP's share, how far updates moved.
 
-Per run folder: the mean training-episode length in control steps (`episode_steps` of
-`training.csv`) over the iterations of the quarter million steps before each of the given
-budgets (one iteration's figure is noisy: a few dozen episodes), and for DEP-PPO the mean
-`dep_share` (the share of a rollout's samples that DEP drove) after the DEP warm-up.
+Per run folder, from `training.csv`: the mean training-episode length in control steps
+(`episode_steps`) over the iterations of the quarter million steps before each of the given
+budgets (one iteration's figure is noisy: a few dozen episodes); for DEP-PPO the mean
+`dep_share` (the share of a rollout's samples that DEP drove) after the DEP warm-up; over
+the whole run, the mean clip fraction (the share of the policy's samples whose ratio lay
+outside PPO's clip, averaged over each update's minibatches) and the median KL by which an
+update moved the policy (`kl`; `approx_kl` in logs written before it was renamed).
 
-Usage: .venv/bin/python scripts/episode_lengths.py RUN [RUN...] [--at 1e6 3e6 5e6]
+Usage: .venv/bin/python scripts/training_log.py RUN [RUN...] [--at 1e6 3e6 5e6]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import statistics
 from pathlib import Path
 
 from baselines.dep import PRESETS
@@ -47,8 +51,12 @@ def main() -> None:
             row.append(f"{100 * sum(shares) / len(shares):.2f} %")
         else:
             row.append("-")
+        kl = "kl" if "kl" in log[0] else "approx_kl"
+        row.append(round(statistics.fmean(float(r["clip_fraction"]) for r in log), 3))
+        row.append(round(statistics.median(float(r[kl]) for r in log), 3))
         rows.append(row)
     headers = ["run", *(f"episode steps at {b / 1e6:g}M" for b in budgets), "DEP share"]
+    headers += ["clip fraction (mean)", "update KL (median)"]
     print(format_table(headers, rows))
 
 
