@@ -379,7 +379,7 @@ def update(
                 advantage = mb["advantage"]
                 advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
                 surrogate = clipped_surrogate(ratio, advantage, config.clip, config.dual_clip)
-                if "weight" in mb:
+                if "weight" in mb:  # the decoupled objective's off-policy correction
                     surrogate = surrogate * mb["weight"]
                 loss = loss - (surrogate * own).sum() / own.sum().clamp(min=1.0)
             if not torch.isfinite(loss):

@@ -564,10 +564,10 @@ def test_overlap_acts_with_the_policy_one_update_old_and_resumes_exactly(
     assert header["config"]["proximal"] == proximal
 
 
-def _stale_batch(seed: int = 0) -> tuple[ActorCritic, ActorCritic, dict, TrainConfig]:
+def _stale_batch() -> tuple[ActorCritic, ActorCritic, dict, TrainConfig]:
     """A learner, a behaviour policy that differs from it, and a batch the behaviour acted."""
     config = TrainConfig(hidden=(16, 16), init_log_std=-1.5, epochs=1, minibatches=1)
-    torch.manual_seed(seed)
+    torch.manual_seed(0)
     learner, behaviour = ActorCritic(12, 5, config), ActorCritic(12, 5, config)
     with torch.no_grad():  # an update's worth apart (both start with near-zero means)
         behaviour.actor[-1].bias.add_(0.2 * torch.randn(5))
